@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import FundsimError
 
-COMMANDS = ("validate", "claim", "demo")
+COMMANDS = ("validate", "claim", "run", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,193 +2,208 @@
 
 A scenario file may say ``extends = "base.toml"`` (a path relative to the file) and then state only
 what it changes: tables are merged key by key, any other value (arrays included) replaces the base's.
+A base may itself extend another file; a chain that comes back to a file is an error.
 Every error is a :class:`~simulation.errors.ScenarioError` naming the file, the key path, what was
-expected and what was found.
+expected and what was found, e.g.::
+
+    scenarios/x.toml: layers.serious_illness.bands[2].ratio: expected a ratio between 0 and 1, found 1.2
+
+When the bad key was written in a file the scenario extends, the message adds ``(set in base.toml)``.
 """
 
 from __future__ import annotations
 
-import copy
-import difflib
+import json
+import math
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ..errors import ScenarioError
-from .schema import ReferenceError_, Scenario
+from .resolve import check_changes, deep_merge
+from .schema import Scenario, explain_validation_error, format_loc, toml_text
+
+__all__ = [
+    "deep_merge",
+    "dumps_toml",
+    "format_loc",
+    "load_scenario",
+    "read_toml",
+    "resolve_raw",
+    "validate_raw",
+]
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """``override`` merged onto a copy of ``base``: tables merge, other values replace."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+def _display(path: Path) -> str:
+    return os.path.normpath(path)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """The raw table of one TOML file (no ``extends``)."""
+    shown = _display(path)
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        raise ScenarioError(str(path), "", "file not found") from None
+        raise ScenarioError(shown, "", "file not found") from None
     except IsADirectoryError:
-        raise ScenarioError(str(path), "", "expected a TOML file, found a directory") from None
+        raise ScenarioError(shown, "", "expected a TOML file, found a directory") from None
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(str(path), "", f"not a valid TOML file: {e}") from None
+        raise ScenarioError(shown, "", f"not a valid TOML file: {e}") from None
     except UnicodeDecodeError:
-        raise ScenarioError(str(path), "", "not a valid TOML file: it is not UTF-8 text") from None
+        raise ScenarioError(shown, "", "not a valid TOML file: it is not UTF-8 text") from None
 
 
-def resolve_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
-    """The merged raw table of ``path`` after following ``extends``, and the files it came from."""
-    path = Path(path)
+def _chain(
+    path: Path, seen: tuple[tuple[Path, str], ...] = ()
+) -> list[tuple[Path, dict[str, Any]]]:
+    """The files of an ``extends`` chain, base first, each with its raw table (``extends`` removed)."""
     real = path.resolve()
-    if real in _chain:
-        cycle = " -> ".join(p.name for p in (*_chain, real))
-        raise ScenarioError(str(path), "extends", f"'extends' forms a cycle: {cycle}")
+    shown = _display(path)
+    if any(real == r for r, _ in seen):
+        cycle = " -> ".join([*(s for _, s in seen), shown])
+        raise ScenarioError(
+            shown, "extends", f"expected a chain of files without a cycle, found {cycle}"
+        )
     raw = read_toml(path)
     parent = raw.pop("extends", None)
     if parent is None:
-        return raw, [path]
+        return [(path, raw)]
     if not isinstance(parent, str):
-        raise ScenarioError(str(path), "extends", f"expected a file name, found {parent!r}")
-    target = (path.parent / parent)
-    if not target.exists():
         raise ScenarioError(
-            str(path), "extends", f"the scenario it extends, {parent!r}, does not exist ({target})"
+            shown, "extends", f"expected a file name in quotes, found {toml_text(parent)}"
         )
-    base, files = resolve_raw(target, (*_chain, real))
-    return deep_merge(base, raw), [*files, path]
+    target = path.parent / parent
+    if not target.is_file():
+        raise ScenarioError(
+            shown,
+            "extends",
+            f"expected an existing scenario file, found {toml_text(parent)} "
+            f"(there is no file {_display(target)})",
+        )
+    return [*_chain(target, (*seen, (real, shown))), (path, raw)]
 
 
-def format_loc(loc: tuple[str | int, ...]) -> str:
-    """``('layers', 'si', 'bands', 2, 'ratio')`` -> ``layers.si.bands[2].ratio``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
+def resolve_raw(path: str | Path) -> tuple[dict[str, Any], list[Path]]:
+    """The merged raw table of ``path`` after following ``extends``, and the files, base first."""
+    chain = _chain(Path(path))
+    merged: dict[str, Any] = {}
+    for _, raw in chain:
+        merged = deep_merge(merged, raw)
+    return merged, [p for p, _ in chain]
+
+
+def _origin(chain: list[tuple[Path, dict[str, Any]]], loc: tuple[str | int, ...]) -> Path | None:
+    """The file of the chain whose value is in force at key ``loc``.
+
+    None when no file writes it, or when the value is a table (tables merge across files).
+    """
+    for path, raw in reversed(chain):
+        table: Any = raw
+        for part in loc:
+            if isinstance(table, list):
+                return path  # an array replaces the base's whole array: it all comes from here
+            if not isinstance(table, dict) or part not in table:
+                break
+            table = table[part]
         else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The pydantic model whose field the last element of ``loc`` names (for did-you-mean)."""
-    import typing
-
-    model: Any = Scenario
-    for part in loc[:-1]:
-        if model is None:
-            return None
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            field = model.model_fields.get(str(part))
-            if field is None:
-                field = next(
-                    (f for f in model.model_fields.values() if f.alias == part), None
-                )
-            if field is None:
-                return None
-            model = field.annotation
-        else:
-            args = typing.get_args(model)
-            origin = typing.get_origin(model)
-            if origin is dict:
-                model = args[1]
-            elif origin is list:
-                model = args[0]
-            elif args:
-                model = next(
-                    (a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None
-                )
-                if model is None:
-                    return None
-                continue
-            else:
-                return None
-        while typing.get_origin(model) is typing.Annotated:
-            model = typing.get_args(model)[0]
-        args = typing.get_args(model)
-        if args and typing.get_origin(model) not in (dict, list):
-            bm = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-            if bm:
-                model = bm[0]
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return model
-    args = typing.get_args(model)
-    origin = typing.get_origin(model)
-    if origin is dict and isinstance(args[1], type) and issubclass(args[1], BaseModel):
-        return None
+            return None if isinstance(table, dict) else path
     return None
 
 
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def validate_raw(
+    raw: dict[str, Any], file: str, _chain_files: list[tuple[Path, dict[str, Any]]] | None = None
+) -> Scenario:
+    """Validate a merged raw table into a :class:`Scenario`, or raise one clear ScenarioError.
 
-
-def _message(err: dict[str, Any]) -> tuple[str, str]:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    # pydantic adds the union member or validator name to loc; drop the noise it adds for Dated
-    loc = tuple(p for p in loc if p not in ("Dated", "dict[str,Dated]", "dict[str,function-before[_parse_dated(), Dated]]"))
-    kind = err["type"]
-    found = err.get("input")
-    if kind == "extra_forbidden":
-        model = _model_at(loc)
-        options = []
-        if model is not None:
-            options = [f.alias or n for n, f in model.model_fields.items()]
-        hint = ""
-        close = difflib.get_close_matches(str(loc[-1]), options, n=1)
-        if close:
-            hint = f" (did you mean {close[0]!r}?)"
-        allowed = f"; allowed keys: {', '.join(options)}" if options else ""
-        return format_loc(loc), f"unknown key {loc[-1]!r}{hint}{allowed}"
-    if kind == "missing":
-        return format_loc(loc), "required key is missing"
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-        return format_loc(loc), msg
-    if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
-        ctx = err.get("ctx", {})
-        bound = next(iter(ctx.values()), None)
-        rel = {
-            "less_than_equal": "at most",
-            "greater_than_equal": "at least",
-            "less_than": "below",
-            "greater_than": "above",
-        }[kind]
-        what = "a ratio" if loc and "ratio" in str(loc[-1]) else "a value"
-        return format_loc(loc), f"expected {what} {rel} {bound}, found {_describe(found)}"
-    if kind == "enum":
-        expected = err.get("ctx", {}).get("expected", "")
-        return format_loc(loc), f"expected one of {expected}, found {_describe(found)}"
-    return format_loc(loc), f"expected {msg.lower().removeprefix('input should be ')}, found {_describe(found)}"
-
-
-def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
-    """Validate a merged raw table into a :class:`Scenario`, or raise one clear ScenarioError."""
+    Every ``[changes.YYYY]`` table is checked too: the scenario in force in each change year must
+    be valid (errors name ``changes.YYYY....``).
+    """
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as e:
-        errors = e.errors(include_url=False)
-        for err in errors:
-            inner = err.get("ctx", {}).get("error")
-            if isinstance(inner, ReferenceError_):
-                raise ScenarioError(file, format_loc(inner.loc), inner.message) from None
-        key, problem = _message(errors[0])
-        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-        raise ScenarioError(file, key, problem + more) from None
+        loc, problem = explain_validation_error(e)
+        if _chain_files and len(_chain_files) > 1 and loc:
+            origin = _origin(_chain_files, loc)
+            if origin is not None and origin != _chain_files[-1][0]:
+                problem += f" (set in {_display(origin)})"
+        raise ScenarioError(file, format_loc(loc), problem) from None
+    check_changes(scenario, file)
+    return scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge (``extends``) and validate a scenario file."""
-    raw, _files = resolve_raw(path)
-    return validate_raw(raw, str(path))
+    chain = _chain(Path(path))
+    merged: dict[str, Any] = {}
+    for _, raw in chain:
+        merged = deep_merge(merged, raw)
+    return validate_raw(merged, str(path), chain)
+
+
+# --------------------------------------------------------------------------- writing TOML
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: Any) -> str:
+    text = str(key)
+    return text if _BARE.fullmatch(text) else json.dumps(text, ensure_ascii=False)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(
+            f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None
+        )
+        return "{" + items + "}" if items else "{}"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def dumps_toml(table: dict[str, Any], width: int = 100) -> str:
+    """A table as TOML text: sub-tables that fit on a line are written inline, others as
+    ``[section]`` headers; ``None`` values are left out. ``tomllib.loads`` reads it back equal."""
+    lines: list[str] = []
+
+    def emit(t: dict[str, Any], prefix: tuple[str, ...]) -> None:
+        body, sections = [], []
+        for k, v in t.items():
+            if v is None:
+                continue
+            if isinstance(v, dict) and v:
+                line = f"{_toml_key(k)} = {_toml_value(v)}"
+                if len(line) <= width and not any(
+                    isinstance(x, dict) and len(x) > 3 for x in v.values()
+                ):
+                    body.append(line)
+                else:
+                    sections.append((k, v))
+            else:
+                body.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        if body and prefix:
+            lines.append("")
+            lines.append("[" + ".".join(_toml_key(p) for p in prefix) + "]")
+        lines.extend(body)
+        for k, v in sections:
+            emit(v, (*prefix, k))
+
+    emit(table, ())
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -1,14 +1,28 @@
-"""The scenario file's typed, frozen model (pydantic v2).
+"""The scenario file's typed, frozen model (pydantic v2), and the messages for a wrong file.
 
 Units are in the field names or docstrings: money in yuan, rates per person-year, ratios and shares
-as fractions in [0, 1]. Policy values that may change by year are :class:`~simulation.params.Dated`.
+as fractions in [0, 1]. Policy values that may change by year are :class:`~simulation.params.Dated`;
+after validation each one carries its key path as its ``name`` (``funds.basic.financing_per_head``),
+so a lookup for a year it does not cover names the parameter.
+
+Numbers, text and booleans are checked strictly (``ratio = "0.5"`` or ``ratio = true`` is an error,
+not 0.5 or 1); enum values are written as text (``settlement = "per_admission"``).
 Cross-references (a layer naming a category, a cell naming a tier) are checked in
-:meth:`Scenario._check_references` so that every error names the key path it comes from.
+:func:`_check_references` so that every error names the key path it comes from.
+:func:`explain_validation_error` turns pydantic's errors into one message in the scenario file's
+vocabulary: the key path, what was expected and what was found.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+import dataclasses
+import difflib
+import math
+import re
+import types
+import typing
+from collections.abc import Iterator
+from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,6 +31,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -36,27 +52,75 @@ DatedValue = Annotated[
 """A scalar or ``{year = value, ..., growth = g}``; see :mod:`simulation.params`."""
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A ratio, share, rate or probability in [0, 1]."""
 Yuan = Annotated[float, Field(ge=0.0)]
+"""An amount of money, yuan, not negative."""
 Rate = Annotated[float, Field(ge=0.0)]
+"""A non-negative rate (claims per person-year, a multiplier)."""
+
+_LAX = Strict(False)
+"""Enum values arrive as text from TOML: enums are validated leniently, everything else strictly."""
 
 
 class Frozen(BaseModel):
-    """Base for every scenario type: immutable, no unknown keys."""
+    """Base for every scenario type: immutable, no unknown keys, strict types."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, strict=True, allow_inf_nan=False
+    )
 
 
-def _dated_nonnegative(value: Dated, what: str) -> Dated:
-    for v in value.all_values():
-        if v < 0:
-            raise ValueError(f"{what} must not be negative, found {v:g}")
+class FieldProblem(ValueError):
+    """A validator's finding at ``sub``, a key path below the key being validated."""
+
+    def __init__(self, message: str, sub: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sub = sub
+
+
+class ReferenceError_(ValueError):
+    """A cross-reference error carrying its own (absolute) key path."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def number_text(v: float) -> str:
+    """A number as a user writes it: ``1.2``, ``-500`` (not ``-500.0``), ``inf``."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if math.isfinite(v) and float(v).is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return repr(float(v))
+
+
+def _dated_items(value: Dated) -> list[tuple[tuple[str | int, ...], float]]:
+    """(sub-key, value) of every number written: ``()`` for a scalar, ``("2021",)`` in a table."""
+    if value.scalar is not None:
+        return [((), value.scalar)]
+    return [((str(y),), v) for y, v in value.values]
+
+
+def _dated_nonnegative(value: Dated, what: str, unit: str = " yuan") -> Dated:
+    for sub, v in _dated_items(value):
+        if not v >= 0:
+            raise FieldProblem(f"expected {what} of at least 0{unit}, found {number_text(v)}", sub)
     return value
 
 
 def _dated_fraction(value: Dated, what: str) -> Dated:
-    for v in value.all_values():
+    for sub, v in _dated_items(value):
         if not 0.0 <= v <= 1.0:
-            raise ValueError(f"{what} must be a fraction in [0, 1], found {v:g}")
+            raise FieldProblem(f"expected {what} between 0 and 1, found {number_text(v)}", sub)
     return value
 
 
@@ -118,6 +182,10 @@ class BodyKind(StrEnum):
     GAMMA = "gamma"
 
 
+LevelName = Annotated[HospitalLevel, _LAX]
+ClaimTypeName = Annotated[ClaimType, _LAX]
+
+
 # --------------------------------------------------------------------------- people
 
 
@@ -152,13 +220,16 @@ class Cell(Frozen):
     @field_validator("count")
     @classmethod
     def _count(cls, v: Dated) -> Dated:
-        return _dated_nonnegative(v, "a count of persons")
+        return _dated_nonnegative(v, "a count of persons", unit="")
 
 
 class Roster(Frozen):
     """Quarterly roster dynamics of the people in need (RULES.md section 2, seed 000).
 
     Rates are per quarter, as fractions of the category's count at the start of the year.
+    ``entrant_from`` must be given whenever an ``entry_rate`` or ``exit_rate`` is: entrants come from
+    that category (covered before verification only by the layers covering it), and an exit that
+    does not stay needy moves to it. ``stay_needy_category`` must name needy categories.
     """
 
     entry_rate: dict[str, DatedValue] = {}
@@ -168,9 +239,10 @@ class Roster(Frozen):
     stay_needy: dict[str, Fraction] = {}
     """Probability that an exit still belongs to another needy category (keeps cover), by category."""
     stay_needy_category: dict[str, str] = {}
-    """The category such an exit moves to, by category."""
+    """The (needy) category such an exit moves to, by category."""
     entrant_from: str | None = None
-    """Category an entrant belongs to before it is verified (covered only by the layers for it)."""
+    """Category an entrant belongs to before it is verified (covered only by the layers for it),
+    and the category an exit that does not stay needy moves to."""
     verification_day: Annotated[int, Field(ge=1, le=90)] = 10
     """Day of the quarter on which entries and exits take effect (day 10 = before the 10th)."""
 
@@ -178,8 +250,29 @@ class Roster(Frozen):
     @classmethod
     def _rates(cls, v: dict[str, Dated]) -> dict[str, Dated]:
         for cat, d in v.items():
-            _dated_fraction(d, f"the quarterly rate for {cat!r}")
+            try:
+                _dated_fraction(d, "a quarterly rate")
+            except FieldProblem as e:
+                raise FieldProblem(e.message, (cat, *e.sub)) from None
         return v
+
+    @model_validator(mode="after")
+    def _entrant_from_needed(self) -> Roster:
+        if (self.entry_rate or self.exit_rate) and self.entrant_from is None:
+            given = "entry_rate" if self.entry_rate else "exit_rate"
+            raise FieldProblem(
+                f"required because '{given}' is given: expected the category entrants come from "
+                'and exits that do not stay needy move to (like "ordinary"), found nothing',
+                ("entrant_from",),
+            )
+        for cat, p in self.stay_needy.items():
+            if p > 0 and cat not in self.stay_needy_category:
+                raise FieldProblem(
+                    f"'stay_needy' for {cat!r} is {number_text(p)}: expected the needy category "
+                    f"such exits move to in 'stay_needy_category', found none",
+                    ("stay_needy_category",),
+                )
+        return self
 
 
 class Population(Frozen):
@@ -190,7 +283,7 @@ class Population(Frozen):
     @classmethod
     def _some_cells(cls, v: dict[str, Cell]) -> dict[str, Cell]:
         if not v:
-            raise ValueError("a population needs at least one cell")
+            raise ValueError("expected at least one cell of insured persons, found none")
         return v
 
 
@@ -204,7 +297,7 @@ class Frequency(Frozen):
     Negative binomial: variance = mean * (1 + dispersion * mean) (``dispersion`` = 1 / shape).
     """
 
-    distribution: FrequencyKind = FrequencyKind.POISSON
+    distribution: Annotated[FrequencyKind, _LAX] = FrequencyKind.POISSON
     rate: dict[str, Annotated[float, Field(ge=0.0)]]
     """Claims per person-year by category; ``default`` applies to categories not listed."""
     age_factor: dict[str, Annotated[float, Field(ge=0.0)]] = {}
@@ -216,7 +309,11 @@ class Frequency(Frozen):
     @model_validator(mode="after")
     def _nb(self) -> Frequency:
         if self.distribution is FrequencyKind.NEGATIVE_BINOMIAL and self.dispersion <= 0:
-            raise ValueError("a negative binomial frequency needs dispersion > 0")
+            raise FieldProblem(
+                "a negative binomial frequency needs a dispersion: expected a number above 0, "
+                f"found {number_text(self.dispersion)}",
+                ("dispersion",),
+            )
         return self
 
 
@@ -231,7 +328,7 @@ class Tail(Frozen):
 class LevelSeverity(Frozen):
     """Cost per claim at one hospital level, yuan (before the yearly trend)."""
 
-    body: BodyKind = BodyKind.LOGNORMAL
+    body: Annotated[BodyKind, _LAX] = BodyKind.LOGNORMAL
     mean_yuan: Annotated[float, Field(gt=0.0)]
     """Mean cost per claim of the whole (spliced) distribution, yuan, in the start year."""
     cv: Annotated[float, Field(gt=0.0)]
@@ -243,8 +340,8 @@ class LevelSeverity(Frozen):
 
 
 class Severity(Frozen):
-    levels: dict[HospitalLevel, LevelSeverity]
-    level_mix: dict[str, dict[HospitalLevel, Fraction]]
+    levels: dict[LevelName, LevelSeverity]
+    level_mix: dict[str, dict[LevelName, Fraction]]
     """Share of claims by hospital level, by category; ``default`` for unlisted categories."""
     trend: DatedValue = Dated(scalar=0.0)
     """Medical cost growth per year (fraction), applied from the year after the start year."""
@@ -254,8 +351,13 @@ class Severity(Frozen):
     def _mix_sums(cls, v: dict[str, dict[HospitalLevel, float]]) -> dict:
         for cat, mix in v.items():
             total = sum(mix.values())
-            if abs(total - 1.0) > 1e-9:
-                raise ValueError(f"level mix for {cat!r} must sum to 1, found {total:g}")
+            if abs(total - 1.0) > 1e-6:
+                terms = " + ".join(f"{lvl.value} {number_text(s)}" for lvl, s in mix.items())
+                raise FieldProblem(
+                    f"expected shares by hospital level that sum to 1, found {total:.6g}"
+                    + (f" ({terms})" if terms else ""),
+                    (cat,),
+                )
         return v
 
 
@@ -268,12 +370,17 @@ class ClaimModel(Frozen):
 
 
 class Band(Frozen):
-    """A band of a banded layer: ``ratio`` of the base between ``from_yuan`` and the next band."""
+    """A band of a banded layer: ``ratio`` of the base between ``from_yuan`` and the next band.
+
+    Written ``{ from = 10000, ratio = 0.5 }`` in a scenario file (``from`` is a Python keyword).
+    """
 
     from_yuan: Yuan = Field(alias="from")
     ratio: Fraction
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
 
 class LevelRule(Frozen):
@@ -309,9 +416,9 @@ class Layer(Frozen):
     """The fund that pays this layer's claims."""
     covers: list[str] = ["all"]
     """Categories covered; ``all`` for every category."""
-    claim_types: list[ClaimType] = [ClaimType.INPATIENT]
-    base: Base = Base.IN_POLICY
-    settlement: Settlement = Settlement.ANNUAL_CUMULATIVE
+    claim_types: list[ClaimTypeName] = [ClaimType.INPATIENT]
+    base: Annotated[Base, _LAX] = Base.IN_POLICY
+    settlement: Annotated[Settlement, _LAX] = Settlement.ANNUAL_CUMULATIVE
     deductible: DatedValue | None = None
     """The threshold, yuan (per admission or per year according to ``settlement``); defaults to the
     first band's start. The band schedule is anchored at it: when the deductible in force differs
@@ -319,7 +426,7 @@ class Layer(Frozen):
     moves by the same amount, so band widths are kept."""
     bands: list[Band] = []
     """Banded ratios; band boundaries are amounts of the base in yuan."""
-    by_level: dict[HospitalLevel, LevelRule] = {}
+    by_level: dict[LevelName, LevelRule] = {}
     """Per-level deductible and single ratio (per-admission layers such as basic insurance)."""
     annual_cap: DatedValue | None = None
     """Most the layer pays a person in a year, yuan; none for no cap."""
@@ -340,23 +447,36 @@ class Layer(Frozen):
     def _bands_increasing(cls, v: list[Band]) -> list[Band]:
         for i in range(1, len(v)):
             if v[i].from_yuan <= v[i - 1].from_yuan:
-                raise ValueError(
-                    f"band thresholds must increase: band {i} starts at {v[i].from_yuan:g} yuan, "
-                    f"not above band {i - 1} at {v[i - 1].from_yuan:g} yuan"
+                raise FieldProblem(
+                    "band thresholds must increase: expected a threshold above band "
+                    f"{i - 1}'s {number_text(v[i - 1].from_yuan)} yuan, "
+                    f"found {number_text(v[i].from_yuan)}",
+                    (i, "from"),
                 )
         return v
 
     @model_validator(mode="after")
     def _some_rule(self) -> Layer:
         if not self.bands and not self.by_level:
-            raise ValueError("a layer needs 'bands' or 'by_level' ratios")
+            raise ValueError(
+                "expected 'bands' (banded ratios) or 'by_level' (a deductible and ratio per "
+                "hospital level), found neither"
+            )
         if self.bands and self.by_level:
-            raise ValueError("a layer has either 'bands' or 'by_level', not both")
+            raise ValueError("expected either 'bands' or 'by_level', found both")
         if self.by_level and self.deductible is not None:
-            raise ValueError("a 'by_level' layer states its deductibles per level, not 'deductible'")
+            raise FieldProblem(
+                "a 'by_level' layer states its deductible per hospital level: expected no "
+                f"'deductible' here, found {toml_text(self.deductible)}",
+                ("deductible",),
+            )
         if self.by_level and set(self.by_level) != set(LEVELS):
-            missing = sorted(set(LEVELS) - set(self.by_level))
-            raise ValueError(f"'by_level' needs every hospital level; missing {missing}")
+            missing = [lvl.value for lvl in LEVELS if lvl not in self.by_level]
+            raise FieldProblem(
+                "expected a rule for every hospital level "
+                f"({', '.join(lvl.value for lvl in LEVELS)}), missing: {', '.join(missing)}",
+                ("by_level",),
+            )
         return self
 
 
@@ -366,7 +486,7 @@ class Layer(Frozen):
 class Contract(Frozen):
     """The contract under which an insurer runs a fund (RULES.md section 3)."""
 
-    kind: ContractKind = ContractKind.CAPPED_PROFIT
+    kind: Annotated[ContractKind, _LAX] = ContractKind.CAPPED_PROFIT
     profit_cap_rate: Fraction = 0.03
     """Capped profit: the insurer's result incl. operating cost is at most this share of premium."""
     management_rate: Fraction = 0.03
@@ -392,12 +512,28 @@ class Fund(Frozen):
     contract: Contract = Contract(kind=ContractKind.NONE)
     opening_balance_yuan: float = 0.0
 
+    @field_validator("financing_per_head", mode="before")
+    @classmethod
+    def _years_are_dated(cls, raw: Any) -> Any:
+        """A table with a year, ``growth`` or ``source`` key is a dated value, never a tier table."""
+        if isinstance(raw, dict) and any(_year_or_meta(k) for k in raw):
+            return Dated.parse(raw)
+        return raw
+
     @field_validator("financing_per_head")
     @classmethod
     def _fin(cls, v: Dated | dict[str, Dated]) -> Dated | dict[str, Dated]:
-        items = v.items() if isinstance(v, dict) else [("", v)]
+        if isinstance(v, dict) and not v:
+            raise ValueError(
+                "expected an amount in yuan per head or a table of tiers like "
+                "{tier1 = 130, tier2 = 110}, found an empty table"
+            )
+        items = v.items() if isinstance(v, dict) else [(None, v)]
         for tier, d in items:
-            _dated_nonnegative(d, f"financing per head{' for ' + tier if tier else ''}")
+            try:
+                _dated_nonnegative(d, "a financing per head")
+            except FieldProblem as e:
+                raise FieldProblem(e.message, e.sub if tier is None else (tier, *e.sub)) from None
         return v
 
 
@@ -407,6 +543,10 @@ class Fund(Frozen):
 class Economy(Frozen):
     catastrophic_share: Fraction = 0.4
     """Out-of-pocket above this share of household income per person is catastrophic (WHO-style)."""
+
+
+NOT_CHANGEABLE = ("name", "start_year", "horizon_years", "changes")
+"""Top-level keys a ``[changes.YYYY]`` table may not set."""
 
 
 class Scenario(Frozen):
@@ -419,33 +559,24 @@ class Scenario(Frozen):
     horizon_years: Annotated[int, Field(ge=1, le=50)] = 1
     categories: dict[str, Category]
     population: Population
-    claims: dict[ClaimType, ClaimModel]
+    claims: dict[ClaimTypeName, ClaimModel]
     cascade: list[str]
     """Layer names in the order they pay (insurance before assistance)."""
     layers: dict[str, Layer]
     funds: dict[str, Fund]
     economy: Economy = Economy()
     changes: dict[str, dict[str, Any]] = {}
-    """Rule changes by year: ``[changes.2021]`` is merged onto the scenario from 2021 on."""
+    """Rule changes by year: ``[changes.2021]`` is merged onto the scenario from 2021 on (tables
+    merge, other values replace; see :func:`simulation.scenario.resolve.scenario_for_year`)."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
         _check_references(self)
+        _name_dated(self, ())
         return self
 
 
-class ReferenceError_(ValueError):
-    """A cross-reference error carrying its own key path."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
-        self.message = message
-
-
 def _did_you_mean(name: str, options: list[str]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(name, options, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -470,7 +601,15 @@ def _check_references(s: Scenario) -> None:
         for cat in getattr(r, field):
             need_category(("population", "roster", field, cat), cat)
     for cat, target in r.stay_needy_category.items():
-        need_category(("population", "roster", "stay_needy_category", cat), target)
+        loc = ("population", "roster", "stay_needy_category", cat)
+        need_category(loc, target)
+        if not s.categories[target].needy:
+            needy = [c for c, v in s.categories.items() if v.needy]
+            raise ReferenceError_(
+                loc,
+                f"expected a needy category (one with needy = true: {', '.join(needy) or 'none'}), "
+                f"found {target!r}, which has needy = false",
+            )
     if r.entrant_from is not None:
         need_category(("population", "roster", "entrant_from"), r.entrant_from)
 
@@ -485,31 +624,41 @@ def _check_references(s: Scenario) -> None:
         if missing_rate and "default" not in model.frequency.rate:
             raise ReferenceError_(
                 ("claims", ct.value, "frequency", "rate"),
-                f"no rate for categories {missing_rate} and no 'default' rate",
+                f"expected a rate for every category or a 'default' one, found none for "
+                f"{', '.join(missing_rate)}",
             )
-        if "default" not in model.severity.level_mix and any(
-            c not in model.severity.level_mix for c in cats
-        ):
+        missing_mix = [c for c in cats if c not in model.severity.level_mix]
+        if missing_mix and "default" not in model.severity.level_mix:
             raise ReferenceError_(
                 ("claims", ct.value, "severity", "level_mix"),
-                "a level mix is needed for every category, or a 'default' one",
+                f"expected a level mix for every category or a 'default' one, found none for "
+                f"{', '.join(missing_mix)}",
             )
-        for i, lvl in enumerate(LEVELS):
-            if lvl not in model.severity.levels:
-                raise ReferenceError_(
-                    ("claims", ct.value, "severity", "levels"),
-                    f"no severity for hospital level {lvl.value!r} (item {i})",
-                )
+        missing_levels = [lvl.value for lvl in LEVELS if lvl not in model.severity.levels]
+        if missing_levels:
+            raise ReferenceError_(
+                ("claims", ct.value, "severity", "levels"),
+                f"expected a cost model for every hospital level "
+                f"({', '.join(lvl.value for lvl in LEVELS)}), missing: {', '.join(missing_levels)}",
+            )
 
+    seen: set[str] = set()
     for i, name in enumerate(s.cascade):
         if name not in s.layers:
             raise ReferenceError_(
                 ("cascade", i),
-                f"layer {name!r} is not defined in [layers]{_did_you_mean(name, list(s.layers))}",
+                f"layer {name!r} is not defined in [layers]{_did_you_mean(name, list(s.layers))}; "
+                f"defined: {', '.join(s.layers)}",
             )
+        if name in seen:
+            raise ReferenceError_(("cascade", i), f"layer {name!r} is listed twice")
+        seen.add(name)
     for name in s.layers:
         if name not in s.cascade:
-            raise ReferenceError_(("layers", name), "layer is defined but not in 'cascade'")
+            raise ReferenceError_(
+                ("layers", name),
+                "layer is defined but not in 'cascade': expected its name in the cascade list",
+            )
     for lname, layer in s.layers.items():
         for i, cat in enumerate(layer.covers):
             need_category(("layers", lname, "covers", i), cat, allow_all=True)
@@ -518,26 +667,529 @@ def _check_references(s: Scenario) -> None:
         if layer.fund not in s.funds:
             raise ReferenceError_(
                 ("layers", lname, "fund"),
-                f"fund {layer.fund!r} is not defined in [funds]{_did_you_mean(layer.fund, list(s.funds))}",
+                f"fund {layer.fund!r} is not defined in [funds]"
+                f"{_did_you_mean(layer.fund, list(s.funds))}; defined: {', '.join(s.funds)}",
             )
-        for ct in layer.claim_types:
+        for i, ct in enumerate(layer.claim_types):
             if ct not in s.claims:
                 raise ReferenceError_(
-                    ("layers", lname, "claim_types"),
-                    f"claim type {ct.value!r} has no model in [claims]",
+                    ("layers", lname, "claim_types", i),
+                    f"claim type {ct.value!r} has no model in [claims.{ct.value}]",
                 )
     for fname, fund in s.funds.items():
         if isinstance(fund.financing_per_head, dict):
+            tiers = list(fund.financing_per_head)
             for cname, cell in s.population.cells.items():
-                if cell.tier is None or cell.tier not in fund.financing_per_head:
-                    tiers = list(fund.financing_per_head)
+                if cell.tier is None:
                     raise ReferenceError_(
                         ("population", "cells", cname, "tier"),
-                        f"fund {fname!r} finances by tier ({', '.join(tiers)}) but the cell's tier is "
-                        f"{cell.tier!r}{_did_you_mean(str(cell.tier), tiers)}",
+                        f"required because fund {fname!r} finances by tier: expected one of "
+                        f"{', '.join(tiers)}, found no tier",
+                    )
+                if cell.tier not in fund.financing_per_head:
+                    raise ReferenceError_(
+                        ("funds", fname, "financing_per_head"),
+                        f"tier {cell.tier!r} (of cell {cname!r}) is missing: expected a financing "
+                        f"per head for every tier the cells use, found only {', '.join(tiers)}"
+                        f"{_did_you_mean(cell.tier, tiers)}",
                     )
         if not any(layer.fund == fname for layer in s.layers.values()):
-            raise ReferenceError_(("funds", fname), "fund pays no layer (no layer names it as 'fund')")
-    for year in s.changes:
+            raise ReferenceError_(
+                ("funds", fname), f"fund pays no layer: expected a layer with fund = {fname!r}"
+            )
+    for year, change in s.changes.items():
         if not (year.isdigit() and len(year) == 4):
             raise ReferenceError_(("changes", year), f"expected a year like 2021, found {year!r}")
+        if int(year) < s.start_year:
+            raise ReferenceError_(
+                ("changes", year),
+                f"expected a year from the start year {s.start_year} on, found {year}",
+            )
+        for key in change:
+            if key in NOT_CHANGEABLE:
+                raise ReferenceError_(
+                    ("changes", year, key),
+                    f"'{key}' cannot change by year: expected rules (layers, funds, claims, "
+                    "population, ...) only",
+                )
+
+
+# --------------------------------------------------------------------------- dated values
+
+
+def _key(k: Any) -> str | int:
+    return k.value if isinstance(k, Enum) else k
+
+
+def iter_dated(obj: Any, loc: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple, Dated]]:
+    """Every dated value in a scenario (or part of one), with its key path (aliases, enum values).
+
+    ``changes`` tables (raw, not yet validated) are skipped.
+    """
+    if isinstance(obj, BaseModel):
+        for fname, finfo in type(obj).model_fields.items():
+            if isinstance(obj, Scenario) and fname == "changes":
+                continue
+            yield from iter_dated(getattr(obj, fname), (*loc, finfo.alias or fname))
+    elif isinstance(obj, Dated):
+        yield loc, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from iter_dated(v, (*loc, _key(k)))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from iter_dated(v, (*loc, i))
+
+
+def _name_dated(obj: Any, loc: tuple[str | int, ...]) -> None:
+    """Give every dated value below ``obj`` its key path as ``name`` (for lookup errors).
+
+    Runs once at the end of validation, on the objects validation has just built: the values are
+    replaced by named copies, never changed in place (a default may be shared).
+    """
+    if isinstance(obj, BaseModel):
+        for fname, finfo in type(obj).model_fields.items():
+            if isinstance(obj, Scenario) and fname == "changes":
+                continue
+            value = getattr(obj, fname)
+            here = (*loc, finfo.alias or fname)
+            if isinstance(value, Dated):
+                object.__setattr__(obj, fname, dataclasses.replace(value, name=format_loc(here)))
+            else:
+                _name_dated(value, here)
+    elif isinstance(obj, dict):
+        for k, v in list(obj.items()):
+            here = (*loc, _key(k))
+            if isinstance(v, Dated):
+                obj[k] = dataclasses.replace(v, name=format_loc(here))
+            else:
+                _name_dated(v, here)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _name_dated(v, (*loc, i))
+
+
+# --------------------------------------------------------------------------- error messages
+
+
+def format_loc(loc: tuple[str | int, ...]) -> str:
+    """``('layers', 'si', 'bands', 2, 'ratio')`` -> ``layers.si.bands[2].ratio``.
+
+    Keys that are not bare TOML keys are quoted: ``level_mix."60+"``.
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = str(part)
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+                text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            out += ("." if out else "") + text
+    return out
+
+
+def toml_text(value: Any, limit: int = 80) -> str:
+    """A value as it would be written in a scenario file (inline), shortened to ``limit``."""
+
+    def text(v: Any) -> str:
+        if isinstance(v, Dated):
+            return text(v.to_toml_value())
+        if isinstance(v, Enum):
+            return text(v.value)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        if isinstance(v, bool | int | float):
+            return number_text(v)
+        if isinstance(v, dict):
+            return (
+                "{"
+                + ", ".join(f"{format_loc((str(_key(k)),))} = {text(x)}" for k, x in v.items())
+                + "}"
+            )
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(text(x) for x in v) + "]"
+        if v is None:
+            return "nothing"
+        return repr(v)
+
+    out = text(value)
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+_TAG = re.compile(
+    r"^(function-(before|after|wrap|plain)\[|(dict|list|tuple|set|nullable|union|"
+    r"tagged-union|lax-or-strict|json-or-python|default|chain|model|dataclass)\[)"
+)
+"""Parts pydantic adds to an error's location for union members and validators (not keys)."""
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and bool(_TAG.match(part))
+
+
+def _unwrap(ann: Any) -> tuple[Any, list[Any]]:
+    """``Annotated[X, m1, m2]`` -> ``(X, [m1, m2])`` (nested Annotated flattened)."""
+    meta: list[Any] = []
+    while typing.get_origin(ann) is Annotated:
+        args = typing.get_args(ann)
+        ann, meta = args[0], [*meta, *args[1:]]
+    return ann, meta
+
+
+def _union_members(ann: Any) -> list[Any] | None:
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        return list(typing.get_args(ann))
+    return None
+
+
+def _is_model(ann: Any) -> bool:
+    return isinstance(ann, type) and issubclass(ann, BaseModel)
+
+
+def _model_field(model: type[BaseModel], key: Any) -> tuple[str, Any] | None:
+    """(field name, annotation with extras) of ``key`` (a field name or alias) in ``model``."""
+    hints = typing.get_type_hints(model, include_extras=True)
+    for name, info in model.model_fields.items():
+        if key == name or key == info.alias:
+            return name, hints[name]
+    return None
+
+
+def _annotation_at(loc: tuple[str | int, ...]) -> tuple[Any, str] | None:
+    """The annotation of the value at ``loc`` in a scenario, and the name of its nearest field."""
+    ann: Any = Scenario
+    name = ""
+    for part in loc:
+        base, _ = _unwrap(ann)
+        members = _union_members(base)
+        if members is not None:
+            models = [m for m in members if _is_model(_unwrap(m)[0])]
+            non_none = [m for m in members if m is not type(None)]
+            if models:
+                base = _unwrap(models[0])[0]
+            elif any(_unwrap(m)[0] is Dated for m in non_none) and not (
+                isinstance(part, str) and part.isdigit()
+            ):
+                tables = [m for m in non_none if typing.get_origin(_unwrap(m)[0]) is dict]
+                if not tables:
+                    return ann, name
+                base = _unwrap(tables[0])[0]
+            else:
+                return ann, name
+        if _is_model(base):
+            found = _model_field(base, part)
+            if found is None:
+                return None
+            name, ann = found
+        elif typing.get_origin(base) is dict:
+            ann = typing.get_args(base)[1]
+        elif typing.get_origin(base) is list:
+            ann = typing.get_args(base)[0]
+        elif base is Dated:
+            return ann, name  # a year inside a dated table: the value's own description
+        else:
+            return None
+    return ann, name
+
+
+def _bounds(meta: list[Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for m in meta:
+        for attr in ("ge", "gt", "le", "lt"):
+            v = getattr(m, attr, None)
+            if v is not None:
+                out[attr] = v
+        for sub in getattr(m, "metadata", []) or []:
+            for attr in ("ge", "gt", "le", "lt"):
+                v = getattr(sub, attr, None)
+                if v is not None:
+                    out[attr] = v
+    return out
+
+
+_MONEY_FIELDS = {"deductible", "annual_cap", "financing_per_head", "from", "from_yuan"}
+_NOUNS = {
+    "count": "a count of persons",
+    "financing_per_head": "an amount in yuan per head",
+    "deductible": "an amount in yuan",
+    "annual_cap": "an amount in yuan",
+    "entry_rate": "a quarterly rate between 0 and 1",
+    "exit_rate": "a quarterly rate between 0 and 1",
+    "trend": "a growth rate per year",
+    "stay_needy": "a probability",
+    "start_year": "a year",
+    "verification_day": "a day of the quarter",
+    "term_years": "a number of years",
+    "horizon_years": "a number of years",
+    "quantile": "a probability level",
+    "shape": "a tail shape",
+    "threshold_multiplier": "a multiplier",
+    "dispersion": "a dispersion",
+    "cv": "a coefficient of variation",
+}
+
+
+def _noun(name: str, kind: type) -> str:
+    if name in _NOUNS and not _NOUNS[name].endswith("between 0 and 1"):
+        return _NOUNS[name]
+    if name in _MONEY_FIELDS or name.endswith("_yuan"):
+        return "an amount in yuan"
+    if name.endswith("_sd"):
+        return "a standard deviation"
+    if "ratio" in name:
+        return "a ratio"
+    if name.endswith("rate"):
+        return "a rate"
+    if "share" in name or name.startswith("in_policy"):
+        return "a share"
+    return "a whole number" if kind is int else "a number"
+
+
+def _range_text(b: dict[str, float]) -> str:
+    n = number_text
+    if "ge" in b and "le" in b:
+        return f" between {n(b['ge'])} and {n(b['le'])}"
+    if "ge" in b and "lt" in b:
+        return f" of at least {n(b['ge'])} and below {n(b['lt'])}"
+    if "gt" in b and "lt" in b:
+        return f" strictly between {n(b['gt'])} and {n(b['lt'])}"
+    if "gt" in b and "le" in b:
+        return f" above {n(b['gt'])} and at most {n(b['le'])}"
+    if "ge" in b:
+        return f" of at least {n(b['ge'])}"
+    if "gt" in b:
+        return f" above {n(b['gt'])}"
+    if "le" in b:
+        return f" of at most {n(b['le'])}"
+    if "lt" in b:
+        return f" below {n(b['lt'])}"
+    return ""
+
+
+def expectation(ann: Any, name: str = "") -> str:
+    """What a value of annotation ``ann`` (the field ``name``) should be, in the file's words."""
+    base, meta = _unwrap(ann)
+    members = _union_members(base)
+    if members is not None:
+        members = [m for m in members if m is not type(None)]
+        if len(members) == 1:
+            return expectation(members[0], name)
+        dated = any(_unwrap(m)[0] is Dated for m in members)
+        tiers = any(typing.get_origin(_unwrap(m)[0]) is dict for m in members)
+        if dated and tiers:
+            return (
+                f"{_NOUNS.get(name, 'a number')}, a table of years like {{2019 = 130, 2021 = 150}}, "
+                "or a table of tiers like {tier1 = 130, tier2 = 110}"
+            )
+        return " or ".join(expectation(m, name) for m in members)
+    if base is Dated:
+        noun = _NOUNS.get(name) or _noun(name, float)
+        return f"{noun}, or a table of years like {{2019 = 130, 2021 = 150}}"
+    if base is bool:
+        return "true or false"
+    if base in (int, float):
+        b = _bounds(meta)
+        if name in _MONEY_FIELDS or name.endswith("_yuan"):
+            if b == {"ge": 0.0}:
+                return "an amount in yuan of at least 0"
+            if b == {"gt": 0.0}:
+                return "an amount in yuan above 0"
+        return _noun(name, base) + _range_text(b)
+    if base is str:
+        return "text in quotes"
+    if isinstance(base, type) and issubclass(base, Enum):
+        return "one of " + ", ".join(f'"{m.value}"' for m in base)
+    if typing.get_origin(base) is Literal:
+        return "one of " + ", ".join(f'"{a}"' for a in typing.get_args(base))
+    if typing.get_origin(base) is list:
+        return f"a list of {_plural(expectation(typing.get_args(base)[0], name))}"
+    if typing.get_origin(base) is dict or _is_model(base):
+        return "a table"
+    return "a value of the right kind"
+
+
+def _plural(text: str) -> str:
+    if text.startswith("one of "):
+        return "values, each " + text
+    if text == "text in quotes":
+        return 'names in quotes, like ["a", "b"]'
+    return text.removeprefix("a ").removeprefix("an ") + "s"
+
+
+def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
+    at = _annotation_at(loc)
+    if at is None:
+        return []
+    base, _ = _unwrap(at[0])
+    members = _union_members(base)
+    if members is not None:
+        base = next((_unwrap(m)[0] for m in members if _is_model(_unwrap(m)[0])), None)
+    if _is_model(base):
+        return [info.alias or n for n, info in base.model_fields.items()]
+    return []
+
+
+def _year_or_meta(key: Any) -> bool:
+    return (str(key).isdigit() and len(str(key)) == 4) or key in ("growth", "source")
+
+
+def _dated_input(value: Any) -> bool:
+    """Whether a union input looks like a dated value (a number or a table of years)."""
+    if not isinstance(value, dict):
+        return True
+    return any(_year_or_meta(k) for k in value)
+
+
+def _choose_union_branch(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep, for each union field, only the errors of the member the input was meant for.
+
+    The schema's one union is ``financing_per_head: DatedValue | dict[str, DatedValue]``: a number
+    or a table with year keys was meant as a dated value, any other table as a table of tiers;
+    anything else gets one message for the whole field.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, err in enumerate(errors):
+        loc = err["loc"]
+        tag_at = next((j for j, p in enumerate(loc) if _is_tag(p)), None)
+        if tag_at is not None:
+            groups.setdefault(tuple(loc[:tag_at]), []).append(i)
+    drop: set[int] = set()
+    replace: dict[int, dict[str, Any]] = {}
+    for prefix, idx in groups.items():
+        tags = {errors[i]["loc"][len(prefix)] for i in idx}
+        if len(tags) < 2:
+            continue  # one member only: a plain error
+        # the input of the whole field, from an error raised at the member's own level
+        top = next((errors[i] for i in idx if len(errors[i]["loc"]) == len(prefix) + 1), None)
+        value = top["input"] if top is not None else {}
+        if isinstance(value, bool) or not isinstance(value, dict | int | float):
+            # neither a number nor a table: one message for the whole field
+            replace[idx[0]] = {"type": "union_type", "loc": prefix, "input": value}
+            drop.update(idx[1:])
+            continue
+        want_dated = _dated_input(value)
+        for i in idx:
+            tag = str(errors[i]["loc"][len(prefix)])
+            is_dated_branch = tag.startswith("function-")
+            if is_dated_branch != want_dated:
+                drop.add(i)
+    out = []
+    for i, err in enumerate(errors):
+        if i in replace:
+            out.append(replace[i])
+        elif i not in drop:
+            out.append(err)
+    return out
+
+
+def _dated_problem(
+    loc: tuple[str | int, ...], message: str, found: Any, expected: str | None
+) -> tuple[tuple[str | int, ...], str]:
+    """A :meth:`Dated.parse` message, pointed at the key inside the dated table where possible."""
+    if (
+        message.startswith(("expected a number or a table of years", "expected a finite"))
+        and expected
+    ):
+        return loc, f"expected {expected}, found {toml_text(found)}"
+    m = re.match(
+        r"expected a year \(like 2019\), 'growth' or 'source' as key, found (.*)$", message
+    )
+    if m and isinstance(found, dict):
+        key = next((k for k in found if not (str(k).isdigit() or k in ("growth", "source"))), None)
+        if key is not None:
+            hint = _did_you_mean(str(key), ["growth", "source"])
+            return (*loc, str(key)), (
+                f"unknown key {str(key)!r} in a dated value{hint}: expected a year (like 2019), "
+                "'growth' or 'source'"
+            )
+    m = re.match(r"the value for (\d{4}) must be a number, found", message)
+    if m and isinstance(found, dict):
+        year = m.group(1)
+        value = next((v for k, v in found.items() if str(k) == year), None)
+        return (*loc, year), f"expected a number, found {toml_text(value)}"
+    for key in ("growth", "source"):
+        if message.startswith(f"{key} must be") and isinstance(found, dict):
+            what = "a growth rate per year (a number)" if key == "growth" else "text in quotes"
+            return (*loc, key), f"expected {what}, found {toml_text(found.get(key))}"
+    return loc, message
+
+
+def _problem(err: dict[str, Any]) -> tuple[tuple[str | int, ...], str]:
+    """The key path and message of one pydantic error (tags removed)."""
+    loc = tuple(p for p in err["loc"] if not _is_tag(p))
+    kind = err["type"]
+    found = err.get("input")
+    ctx = err.get("ctx", {}) or {}
+    inner = ctx.get("error")
+    if isinstance(inner, ReferenceError_):
+        return tuple(inner.loc), inner.message
+    if isinstance(inner, FieldProblem):
+        return (*loc, *inner.sub), inner.message
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = _did_you_mean(str(loc[-1]), options)
+        wanted = ", ".join(f'"{o}"' for o in options)
+        return loc, f"unknown key {str(loc[-1])!r}{hint}: expected one of {wanted}"
+    at = _annotation_at(loc)
+    ann, name = at if at is not None else (None, str(loc[-1]) if loc else "")
+    expected = expectation(ann, name) if ann is not None else None
+    if kind == "extra_forbidden":
+        options = _allowed_keys(loc[:-1])
+        hint = _did_you_mean(str(loc[-1]), options)
+        allowed = f"; allowed keys here: {', '.join(options)}" if options else ""
+        return loc, f"unknown key {str(loc[-1])!r}{hint}{allowed}"
+    if kind == "missing":
+        what = f": expected {expected}" if expected else ""
+        return loc, f"required key {str(loc[-1])!r} is missing{what}"
+    if kind == "value_error" and inner is not None:
+        return _dated_problem(loc, str(inner), found, expected)
+    if kind in ("enum", "literal_error"):
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        close = difflib.get_close_matches(str(found), options, n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        wanted = ", ".join(f'"{o}"' for o in options)
+        return loc, f"expected one of {wanted}, found {toml_text(found)}{hint}"
+    if kind == "finite_number" and expected is not None:
+        return loc, f"expected {expected}, a finite number, found {toml_text(found)}"
+    if expected is not None:
+        return loc, f"expected {expected}, found {toml_text(found)}"
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    return loc, f"{msg}, found {toml_text(found)}"
+
+
+def explain_validation_error(error: ValidationError) -> tuple[tuple[str | int, ...], str]:
+    """One message for a failed scenario validation: ``(key path, problem)``.
+
+    Unknown keys are reported first (a misspelt key usually also makes a required one missing:
+    that consequence is not counted again); union members the input was not meant for are dropped;
+    ``(and N more problems)`` counts the rest.
+    """
+    errors = _choose_union_branch(error.errors(include_url=False))
+    problems = [_problem(e) for e in errors]
+    kinds = [e["type"] for e in errors]
+    extras = [p for p, k in zip(problems, kinds, strict=True) if k == "extra_forbidden"]
+    # a missing key explained by a misspelt one next to it is the same problem
+    explained = set()
+    for loc, message in extras:
+        m = re.search(r"did you mean '([^']*)'", message)
+        if m:
+            explained.add((*loc[:-1], m.group(1)))
+    rest = [
+        p
+        for p, k in zip(problems, kinds, strict=True)
+        if k != "extra_forbidden" and not (k == "missing" and p[0] in explained)
+    ]
+    # a value under an unknown table key (``claims.outpatient.frequency``) is not a further problem
+    bad_keys = [
+        p[0] for p, k in zip(problems, kinds, strict=True) if p[1].startswith("unknown key")
+    ]
+    rest = [p for p in rest if not any(p[0][: len(b)] == b and p[0] != b for b in bad_keys)]
+    ordered = extras + rest
+    unique = list(dict.fromkeys(ordered))
+    loc, message = unique[0]
+    if len(unique) > 1:
+        n = len(unique) - 1
+        message += f" (and {n} more problem{'s' if n > 1 else ''})"
+    return loc, message

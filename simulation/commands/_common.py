@@ -1,0 +1,80 @@
+"""Options and printing shared by the simulating subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+import pandas as pd
+
+from ..engine.run import BlockRunner, in_process
+
+SUMMARY_COLUMNS = [
+    ("fund", "fund"),
+    ("year", "year"),
+    ("premium_mean", "premium"),
+    ("claims_mean", "claims"),
+    ("claims_se", "± se"),
+    ("claims_q995", "claims q99.5"),
+    ("p_deficit", "P(deficit)"),
+    ("insurer_result_mean", "insurer result"),
+    ("p_insurer_loss", "P(loss)"),
+    ("clawback_mean", "clawback"),
+    ("subsidy_mean", "subsidy"),
+    ("catastrophic_share_mean", "catastrophic"),
+]
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
+    p.add_argument("--seed", type=int, default=20190101, help="random seed (default 20190101)")
+    p.add_argument("--years", type=int, default=None, help="policy years (default: the scenario's horizon)")
+    p.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of N processes")
+    p.add_argument("--scheduler", default=None, help="run on an existing Dask cluster (tcp://host:port)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@contextlib.contextmanager
+def engine_runner(args: argparse.Namespace) -> Iterator[BlockRunner]:
+    """The block runner the options ask for: in-process, or Dask."""
+    if args.workers is None and args.scheduler is None:
+        yield in_process
+        return
+    from ..engine.distributed import dask_runner
+
+    with dask_runner(workers=args.workers, scheduler=args.scheduler) as runner:
+        yield runner
+
+
+@contextlib.contextmanager
+def progress_bar(args: argparse.Namespace, total: int) -> Iterator[Callable[[int], None] | None]:
+    """A tqdm bar on a terminal; nothing with --quiet or without a TTY (cron)."""
+    if args.quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="path", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def format_money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def print_summary(summary: pd.DataFrame, file: TextIO = sys.stdout) -> None:
+    """The summary table in a readable form (money in yuan, probabilities as %)."""
+    cols = [c for c, _ in SUMMARY_COLUMNS if c in summary.columns]
+    table = summary[cols].copy()
+    for c in cols:
+        if c in ("fund", "year"):
+            continue
+        if c.startswith("p_") or c == "catastrophic_share_mean":
+            table[c] = table[c].map(lambda v: f"{100 * v:.2f}%")
+        else:
+            table[c] = table[c].map(format_money)
+    table.columns = [dict(SUMMARY_COLUMNS)[c] for c in cols]
+    print(table.to_string(index=False), file=file)

@@ -1,0 +1,1 @@
+"""The Monte Carlo engine, the multi-year projection and the exact method."""

@@ -1,0 +1,197 @@
+"""The result of a run: per-path measures as tidy DataFrames and the summary table.
+
+Conventions: money in yuan; ``insurer_result`` is the insurer's result after clawback and subsidy,
+including its operating cost in its margin (what the 3% cap applies to); ``insurer_result_net`` is
+the same net of operating cost. A loss is a negative result. VaR and TVaR at 99.5% are stated as
+positive losses: ``var_995 = -q_0.005(result)``, ``tvar_995 = -E[result | result <= q_0.005]``.
+Every mean comes with its Monte Carlo standard error ``<name>_se`` (sd / sqrt(paths); for a
+probability sqrt(p (1 - p) / paths)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .plan import RunPlan
+    from .run import RunInfo
+
+FUND_MEASURES = (
+    "premium",
+    "claims",
+    "claims_old",
+    "surplus",
+    "balance",
+    "insurer_result",
+    "insurer_result_net",
+    "clawback",
+    "subsidy",
+    "operating_cost",
+    "management_payment",
+    "fund_loss_share",
+    "insurer_cumulative",
+    "finance_account",
+)
+POPULATION_MEASURES = ("catastrophic", "oop", "total_cost", "admissions", "claimants")
+QUANTILES = (0.05, 0.5, 0.95, 0.995)
+
+
+def _qname(q: float) -> str:
+    return "q" + f"{q:.3f}".split(".")[1].rstrip("0").ljust(2, "0")
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    plan: RunPlan
+    sims: dict[str, np.ndarray]
+    """Raw per-path aggregates from the blocks, shape (paths, years, width)."""
+    money: dict[str, np.ndarray]
+    """Per-path fund flows after the contracts, shape (paths, years, funds)."""
+    info: RunInfo
+
+    @property
+    def n_paths(self) -> int:
+        return self.sims["fund_claims"].shape[0]
+
+    @property
+    def years(self) -> list[int]:
+        return self.plan.year_labels
+
+    def catastrophic_share(self) -> np.ndarray:
+        """Share of the population with catastrophic out-of-pocket cost, (paths, years)."""
+        pop = np.array([y.population for y in self.plan.years], dtype=float)
+        return self.sims["catastrophic"][:, :, 0] / np.maximum(pop, 1.0)
+
+    @property
+    def paths(self) -> pd.DataFrame:
+        """One row per path, year and fund: every fund measure plus the population measures."""
+        paths, n_years, nf = self.money["claims"].shape
+        idx = pd.MultiIndex.from_product(
+            [range(paths), self.years, self.plan.funds], names=["path", "year", "fund"]
+        )
+        cols: dict[str, Any] = {m: self.money[m].reshape(-1) for m in FUND_MEASURES}
+        cols["beneficiaries"] = self.sims["fund_beneficiaries"].reshape(-1)
+        for m in POPULATION_MEASURES:
+            cols[m] = np.repeat(self.sims[m][:, :, 0].reshape(-1), nf)
+        cols["catastrophic_share"] = np.repeat(self.catastrophic_share().reshape(-1), nf)
+        return pd.DataFrame(cols, index=idx).reset_index()
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        """Claims paid by each layer: path, year, layer, fund, claims (yuan)."""
+        a = self.sims["layer_claims"]
+        paths, n_years, nl = a.shape
+        idx = pd.MultiIndex.from_product(
+            [range(paths), self.years, self.plan.layers], names=["path", "year", "layer"]
+        )
+        df = pd.DataFrame({"claims": a.reshape(-1)}, index=idx).reset_index()
+        fund_of = dict(zip(self.plan.layers, (self.plan.funds[i] for i in self.plan.layer_fund), strict=True))
+        df["fund"] = df["layer"].map(fund_of)
+        return df
+
+    @property
+    def categories(self) -> pd.DataFrame:
+        """By category (at the start of the year): claims paid by all layers, claimants, catastrophic."""
+        paths, n_years, nc = self.sims["category_claims"].shape
+        idx = pd.MultiIndex.from_product(
+            [range(paths), self.years, self.plan.categories], names=["path", "year", "category"]
+        )
+        return pd.DataFrame(
+            {
+                "claims": self.sims["category_claims"].reshape(-1),
+                "claimants": self.sims["category_claimants"].reshape(-1),
+                "catastrophic": self.sims["category_catastrophic"].reshape(-1),
+            },
+            index=idx,
+        ).reset_index()
+
+    def summary(self) -> pd.DataFrame:
+        """One row per fund and year: means with standard errors, quantiles, probabilities, risk."""
+        k = self.n_paths
+        rows = []
+        cat_share = self.catastrophic_share()
+        for y, year in enumerate(self.years):
+            for f, fund in enumerate(self.plan.funds):
+                row: dict[str, Any] = {"fund": fund, "year": year, "paths": k}
+
+                def mean(name: str, values: np.ndarray) -> None:
+                    row[f"{name}_mean"] = float(values.mean())
+                    row[f"{name}_se"] = float(values.std(ddof=1) / np.sqrt(k)) if k > 1 else float("nan")
+
+                def prob(name: str, event: np.ndarray) -> None:
+                    p = float(event.mean())
+                    row[name] = p
+                    row[f"{name}_se"] = float(np.sqrt(p * (1 - p) / k))
+
+                for m in FUND_MEASURES:
+                    mean(m, self.money[m][:, y, f])
+                claims = self.money["claims"][:, y, f]
+                result = self.money["insurer_result"][:, y, f]
+                row["claims_sd"] = float(claims.std(ddof=1)) if k > 1 else 0.0
+                for q in QUANTILES:
+                    row[f"claims_{_qname(q)}"] = float(np.quantile(claims, q))
+                    row[f"insurer_result_{_qname(q)}"] = float(np.quantile(result, q))
+                row["insurer_result_sd"] = float(result.std(ddof=1)) if k > 1 else 0.0
+                prob("p_deficit", self.money["surplus"][:, y, f] < 0)
+                prob("p_insurer_loss", self.money["insurer_result_net"][:, y, f] < 0)
+                q005 = float(np.quantile(result, 0.005))
+                row["var_995"] = -q005
+                tail = result[result <= q005]
+                row["tvar_995"] = -float(tail.mean()) if tail.size else -q005
+                mean("beneficiaries", self.sims["fund_beneficiaries"][:, y, f])
+                mean("catastrophic_share", cat_share[:, y])
+                mean("catastrophic_count", self.sims["catastrophic"][:, y, 0])
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def summary_records(summary: pd.DataFrame) -> list[dict[str, Any]]:
+    """The summary as JSON-ready records (NaN as None)."""
+    records = summary.to_dict("records")
+    return [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+        for r in records
+    ]
+
+
+def save_result(result: SimulationResult, out: str | Path, **manifest_fields: Any) -> Path:
+    """Write summary.json, summary.csv, paths.parquet, layers.csv, categories.csv and manifest.json
+    into ``out`` atomically (all or nothing)."""
+    import json
+
+    from ..outputs import atomic_dir, manifest
+
+    summary = result.summary()
+    resolved = result.plan.scenario.model_dump(mode="json", by_alias=True)
+    with atomic_dir(out) as tmp:
+        (tmp / "summary.json").write_text(
+            json.dumps(summary_records(summary), indent=1, ensure_ascii=False), encoding="utf-8"
+        )
+        summary.to_csv(tmp / "summary.csv", index=False)
+        result.paths.to_parquet(tmp / "paths.parquet", index=False)
+        layers = result.layers.groupby(["year", "layer", "fund"], as_index=False)["claims"].agg(["mean", "std"])
+        layers.to_csv(tmp / "layers.csv", index=False)
+        cats = result.categories.groupby(["year", "category"], as_index=False)[
+            ["claims", "claimants", "catastrophic"]
+        ].mean()
+        cats.to_csv(tmp / "categories.csv", index=False)
+        info = result.info
+        doc = manifest(
+            resolved,
+            seed=info.seed,
+            paths=info.paths,
+            years=info.years,
+            block_paths=info.block_paths,
+            runner=info.runner,
+            timings_s=info.timings,
+            **manifest_fields,
+        )
+        (tmp / "manifest.json").write_text(
+            json.dumps(doc, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+    return Path(out)
