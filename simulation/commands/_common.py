@@ -65,16 +65,19 @@ def format_money(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def print_summary(summary: pd.DataFrame, file: TextIO = sys.stdout) -> None:
+def print_summary(
+    summary: pd.DataFrame, file: TextIO = sys.stdout, extra: list[str] | None = None
+) -> None:
     """The summary table in a readable form (money in yuan, probabilities as %)."""
-    cols = [c for c, _ in SUMMARY_COLUMNS if c in summary.columns]
+    extra = extra or []
+    cols = extra + [c for c, _ in SUMMARY_COLUMNS if c in summary.columns]
     table = summary[cols].copy()
     for c in cols:
-        if c in ("fund", "year"):
+        if c in ("fund", "year") or c in extra:
             continue
         if c.startswith("p_") or c == "catastrophic_share_mean":
             table[c] = table[c].map(lambda v: f"{100 * v:.2f}%")
         else:
             table[c] = table[c].map(format_money)
-    table.columns = [dict(SUMMARY_COLUMNS)[c] for c in cols]
+    table.columns = [dict(SUMMARY_COLUMNS).get(c, c) for c in cols]
     print(table.to_string(index=False), file=file)

@@ -64,6 +64,7 @@ def dask_runner(
             future.release()
 
     runner.__name__ = f"dask({scheduler or f'local:{workers or 1}'})"
+    runner.client = client
     try:
         yield runner
     finally:

@@ -1,0 +1,98 @@
+"""Running a grid of scenarios: every (scenario, block of paths) is a unit of work.
+
+``sweep`` runs several scenarios with the same seed and paths (so they share common random
+numbers: rules-only differences see the same people and costs). On Dask, all units of all scenarios
+are submitted at once and spread over the workers; results are identical to running each scenario
+alone in process.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import FundsimError
+from ..scenario.schema import Scenario
+from .plan import build_plan
+from .result import SimulationResult
+from .run import RunInfo, in_process, settle
+from .simulate import measure_shapes
+from .streams import BLOCK_PATHS, n_blocks
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def set_path(table: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of the raw scenario ``table`` with ``path`` (``layers.x.bands[0].ratio``) set."""
+    parts = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PART.finditer(path)]
+    if not parts:
+        raise FundsimError(f"empty parameter path {path!r}")
+    out = copy.deepcopy(table)
+    node: Any = out
+    for i, part in enumerate(parts[:-1]):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            done = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[: i + 1]).lstrip(".")
+            raise FundsimError(f"parameter {path!r}: the scenario has no {done!r}") from None
+    last = parts[-1]
+    if isinstance(node, list) and isinstance(last, int) and last >= len(node):
+        raise FundsimError(f"parameter {path!r}: index {last} is past the end ({len(node)} items)")
+    node[last] = value
+    return out
+
+
+def sweep(
+    scenarios: Mapping[str, Scenario],
+    paths: int,
+    seed: int,
+    years: int | None = None,
+    client=None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, SimulationResult]:
+    """Run every scenario with the same seed and paths; on ``client`` (Dask) all units at once."""
+    plans = {name: build_plan(s, years) for name, s in scenarios.items()}
+    blocks = list(range(n_blocks(paths)))
+    sims = {
+        name: {m: np.zeros((paths, len(p.years), w)) for m, w in measure_shapes(p).items()}
+        for name, p in plans.items()
+    }
+
+    def place(name: str, block: int, arrays: dict[str, np.ndarray]) -> None:
+        start = block * BLOCK_PATHS
+        for m, a in arrays.items():
+            sims[name][m][start : start + a.shape[0]] = a
+        if progress is not None:
+            progress(arrays["fund_claims"].shape[0])
+
+    if client is None:
+        for name, plan in plans.items():
+            for block, arrays in in_process(plan, seed, paths, blocks):
+                place(name, block, arrays)
+    else:
+        from dask.distributed import as_completed
+
+        from .distributed import run_blocks
+
+        futures = {}
+        for name, plan in plans.items():
+            [pf] = client.scatter([plan], broadcast=True, hash=False)
+            for b in blocks:
+                fut = client.submit(run_blocks, pf, seed, paths, [b], pure=False, retries=2)
+                futures[fut] = name
+        for fut in as_completed(list(futures)):
+            for block, arrays in fut.result():
+                place(futures[fut], block, arrays)
+    return {
+        name: SimulationResult(
+            plan=plan,
+            sims=sims[name],
+            money=settle(plan, sims[name]),
+            info=RunInfo(seed=seed, paths=paths, years=len(plan.years), runner="sweep"),
+        )
+        for name, plan in plans.items()
+    }

@@ -1,0 +1,45 @@
+"""``fundsim run``: files written atomically, the summary printed, bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from simulation.cli import main
+
+LAYERED = str(Path(__file__).parent / "data" / "engine" / "layered.toml")
+
+
+def test_run_writes_every_output_and_the_manifest(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", LAYERED, "--paths", "20", "--seed", "5", "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "categories.csv", "layers.csv", "manifest.json", "paths.parquet", "summary.csv", "summary.json",
+    ]
+    records = json.loads((out / "summary.json").read_text())
+    assert {r["fund"] for r in records} == {"basic", "serious_illness"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 5 and manifest["paths"] == 20
+    assert len(manifest["scenario_sha256"]) == 64 and manifest["scenario"]["name"] == "layered"
+    paths = pd.read_parquet(out / "paths.parquet")
+    assert len(paths) == 20 * 2 * 2
+    # the summary's claims mean is the mean of the per-path claims
+    si = paths[(paths.fund == "serious_illness") & (paths.year == 2021)]
+    rec = next(r for r in records if r["fund"] == "serious_illness" and r["year"] == 2021)
+    assert abs(si["claims"].mean() - rec["claims_mean"]) < 1e-6
+    assert "serious_illness" in capsys.readouterr().out
+
+
+def test_failed_run_leaves_the_previous_output_untouched(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", LAYERED, "--paths", "4", "--out", str(out), "--quiet"]) == 0
+    before = (out / "summary.json").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "%s"\n[layers.basic.by_level.city]\nratio = 1.5\n' % LAYERED.replace("\\", "/"))
+    assert main(["run", str(bad), "--paths", "4", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and "layers.basic.by_level.city.ratio" in err and "Traceback" not in err
+    assert (out / "summary.json").read_text() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
