@@ -302,3 +302,16 @@ def test_guangxi_encodes_seed_002():
     assert s.funds[si.fund].contract.kind.value == "capped_profit"
     regions = {c.region for c in s.population.cells.values()}
     assert len(regions) >= 2
+
+
+def test_cashflow_table_is_part_of_the_scenario(tmp_path):
+    from simulation.errors import ScenarioError
+    from simulation.scenario import load_scenario as load
+
+    s = load(Path(__file__).parent.parent / "scenarios" / "henan_supplementary_2019.toml")
+    assert s.cashflow is not None and s.cashflow.one_stop_share == 0.85
+    bad = tmp_path / "bad_cashflow.toml"
+    base = (Path(__file__).parent / "data" / "good" / "base.toml").as_posix()
+    bad.write_text(f'extends = "{base}"\n[cashflow]\none_stop_shar = 0.5\n')
+    with pytest.raises(ScenarioError, match=r"bad_cashflow.toml: cashflow\.one_stop_shar: unknown key.*one_stop_share"):
+        load(bad)

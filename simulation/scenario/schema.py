@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from ..params import Dated
+from .cashflow import CashflowConfig
 
 
 def _parse_dated(raw: Any) -> Dated:
@@ -565,6 +566,9 @@ class Scenario(Frozen):
     layers: dict[str, Layer]
     funds: dict[str, Fund]
     economy: Economy = Economy()
+    cashflow: CashflowConfig | None = None
+    """Intra-year timing of financing and claim payments (``fundsim cashflow``); defaults apply
+    when absent."""
     changes: dict[str, dict[str, Any]] = {}
     """Rule changes by year: ``[changes.2021]`` is merged onto the scenario from 2021 on (tables
     merge, other values replace; see :func:`simulation.scenario.resolve.scenario_for_year`)."""
