@@ -151,3 +151,30 @@ def test_summary_has_the_documented_keys():
     for key in ("claims_mean", "insurer_result_mean", "clawback_mean", "beneficiaries_mean"):
         assert f"{key[:-5]}_se" in summary.columns
     assert len(summary) == len(s.funds) * 2
+
+
+def test_term_settlement_caps_and_claws_back_on_the_term_totals():
+    from simulation.rules.contract import settle_term
+
+    term = variant(
+        DATA / "layered.toml",
+        {"funds": {"serious_illness": {"contract": {"settlement": "term", "term_years": 2}}}},
+    )
+    res = run(term, paths=48, seed=21)
+    m = res.money
+    f = res.plan.funds.index("serious_illness")
+    premium, claims = m["premium"][:, :, f], m["claims"][:, :, f]
+    # the identity holds in every year, the first year carrying the provisional result P - S
+    np.testing.assert_allclose(
+        premium, claims + m["insurer_result"][:, :, f] + m["clawback"][:, :, f], atol=0.005
+    )
+    np.testing.assert_allclose(m["insurer_result"][:, 0, f], premium[:, 0] - claims[:, 0])
+    assert (m["clawback"][:, 0, f] == 0).all()
+    # over the term: the cap and clawback apply to the two-year totals
+    expected = settle_term(term.funds["serious_illness"].contract, premium, claims)
+    np.testing.assert_allclose(m["clawback"][:, 1, f], expected["clawback"], atol=0.005)
+    np.testing.assert_allclose(m["insurer_result"][:, :, f].sum(axis=1), expected["insurer_result"], atol=0.005)
+    assert (m["insurer_result"][:, :, f].sum(axis=1) <= 0.03 * premium.sum(axis=1) + 0.005).all()
+    # same claims as the annual contract (rules of settlement do not move the draws)
+    annual = run(load_scenario(DATA / "layered.toml"), paths=48, seed=21)
+    np.testing.assert_array_equal(annual.money["claims"], m["claims"])
