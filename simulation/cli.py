@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import FundsimError
 
-COMMANDS = ("validate", "claim", "run", "demo", "fit", "synth_claims", "cashflow", "sweep", "price")
+COMMANDS = ("validate", "claim", "run", "demo", "fit", "price", "cashflow", "synth_claims", "sweep", "report", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,252 @@
+"""``fundsim report SCENARIO [VARIANT ...] --paths K --seed S --out DIR``: a scenario report.
+
+Runs the scenario and each variant on the same seed and paths (common random numbers) and writes
+``DIR/index.html`` (self-contained: figures embedded, no network needed), one CSV per table,
+``report.xlsx``, ``summary.json``, ``manifest.json`` and ``report.log``.
+
+Safe unattended (cron, systemd timers): no prompts; the output is written to a temporary folder
+and renamed into place only when complete, so a failed or interrupted run leaves the previous
+report untouched; exit code 0 on success, non-zero with one line on stderr on failure; ``--log``
+appends the log to a file that is kept whatever happens; a progress bar only on a terminal.
+``--out`` may hold fields: {scenario}, {date} (YYYY-MM-DD), {month} (YYYY-MM), {time} (HHMMSS),
+{seed}, {paths}, {lang}; the default is ``reports/{scenario}/{date}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import io
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..engine.run import run as run_engine
+from ..errors import FundsimError
+from ..report import build_report, write_report
+from ..report.compare import unique_names
+from ..report.i18n import LANGS
+from ..scenario import load_scenario
+from ._common import add_engine_args, engine_runner, progress_bar
+
+DEFAULT_OUT = "reports/{scenario}/{date}"
+OUT_FIELDS = ("scenario", "date", "month", "time", "seed", "paths", "lang")
+
+log = logging.getLogger("fundsim")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="run a scenario (and variants) and write an HTML report with CSV and Excel data",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_report_args(p)
+    p.set_defaults(func=run)
+
+
+def add_report_args(
+    p: argparse.ArgumentParser,
+    out_default: str = DEFAULT_OUT,
+    scenario_default: str | None = None,
+    variants_default: list[str] | None = None,
+) -> None:
+    """The report options; with ``scenario_default`` the scenario and variants are optional."""
+    if scenario_default is None:
+        p.add_argument("scenario", metavar="SCENARIO", help="the base scenario file")
+    else:
+        p.add_argument(
+            "scenario",
+            metavar="SCENARIO",
+            nargs="?",
+            default=scenario_default,
+            help=f"the base scenario file (default {scenario_default})",
+        )
+    p.add_argument(
+        "variants",
+        metavar="VARIANT",
+        nargs="*",
+        default=variants_default or [],
+        help="variant scenario files to compare with the base"
+        + (f" (default {' '.join(variants_default)})" if variants_default else ""),
+    )
+    add_engine_args(p)
+    p.add_argument(
+        "--out", metavar="DIR", default=out_default, help=f"report folder (default {out_default})"
+    )
+    p.add_argument("--lang", choices=LANGS, default="en", help="report language (default en)")
+    p.add_argument(
+        "--log", metavar="FILE", help="also append the log to FILE (kept when a run fails)"
+    )
+    p.add_argument(
+        "--no-exact", action="store_true", help="skip the exact method's check of the first year"
+    )
+
+
+def safe_name(name: str) -> str:
+    """A scenario name usable as one folder name: anything but letters, digits, ``.-_`` becomes
+    ``_`` (so ``<script>`` or ``a/b`` cannot escape the folder)."""
+    cleaned = re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._")
+    return cleaned or "scenario"
+
+
+def resolve_out(
+    pattern: str, scenario: str, when: dt.datetime, seed: int, paths: int, lang: str
+) -> Path:
+    """``--out`` with its fields filled (see the module docstring)."""
+    fields = {
+        "scenario": safe_name(scenario),
+        "date": when.strftime("%Y-%m-%d"),
+        "month": when.strftime("%Y-%m"),
+        "time": when.strftime("%H%M%S"),
+        "seed": str(seed),
+        "paths": str(paths),
+        "lang": lang,
+    }
+    try:
+        text = pattern.format_map(fields)
+    except (KeyError, IndexError, ValueError) as e:
+        raise FundsimError(
+            f"--out {pattern!r}: cannot fill the pattern ({type(e).__name__}: {e}); "
+            f"fields allowed: {', '.join('{' + f + '}' for f in OUT_FIELDS)}"
+        ) from None
+    return Path(text)
+
+
+@contextlib.contextmanager
+def run_log(log_file: str | None) -> Iterator[io.StringIO]:
+    """Collect the ``fundsim`` log in memory (for ``DIR/report.log``) and append it to ``log_file``."""
+    buffer = io.StringIO()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    handlers: list[logging.Handler] = [logging.StreamHandler(buffer)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
+    old_level, old_propagate = log.level, log.propagate
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for h in handlers:
+        h.setFormatter(fmt)
+        log.addHandler(h)
+    try:
+        yield buffer
+    finally:
+        for h in handlers:
+            log.removeHandler(h)
+            h.close()
+        log.setLevel(old_level)
+        log.propagate = old_propagate
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    scenario: str
+    variants: tuple[str, ...]
+    paths: int
+    seed: int
+    years: int | None
+    out: str
+    lang: str = "en"
+    exact: bool = True
+    quiet: bool = False
+
+
+def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringIO) -> Path:
+    """Load, run, build and write; returns the report folder. Raises on any failure."""
+    started = dt.datetime.now().astimezone()
+    log.info("fundsim report: %s", " ".join(sys.argv))
+    log.info(
+        "scenario %s, variants %s, paths %d, seed %d",
+        req.scenario,
+        list(req.variants) or "none",
+        req.paths,
+        req.seed,
+    )
+    base_scenario = load_scenario(req.scenario)
+    variant_scenarios = [load_scenario(v) for v in req.variants]
+    out = resolve_out(req.out, base_scenario.name, started, req.seed, req.paths, req.lang)
+    log.info("output folder %s", out)
+    t0 = time.perf_counter()
+    results = []
+    with (
+        engine_runner(args) as runner,
+        progress_bar(args, req.paths * (1 + len(req.variants))) as bar,
+    ):
+        for label, s in [
+            (req.scenario, base_scenario),
+            *zip(req.variants, variant_scenarios, strict=True),
+        ]:
+            t1 = time.perf_counter()
+            results.append(
+                run_engine(
+                    s, paths=req.paths, seed=req.seed, years=req.years, runner=runner, progress=bar
+                )
+            )
+            log.info("ran %s: %d paths in %.1f s", label, req.paths, time.perf_counter() - t1)
+    base, variants = results[0], results[1:]
+    names = unique_names([s.name for s in variant_scenarios])
+    report = build_report(
+        base,
+        variants,
+        lang=req.lang,
+        exact=req.exact,
+        variant_names=names,
+        scenario_files=[req.scenario, *req.variants],
+        now=started,
+        extra_manifest={"command": " ".join(sys.argv)},
+    )
+    for w in report.warnings:
+        log.warning(w)
+        if not req.quiet:
+            print(f"fundsim: warning: {w}", file=sys.stderr)
+    log.info("report built in %.1f s", time.perf_counter() - t0)
+    write_report(report, out, log_text=buffer.getvalue)
+    return out
+
+
+def request_from_args(args: argparse.Namespace) -> ReportRequest:
+    if args.paths < 1:
+        raise FundsimError(f"--paths must be at least 1, found {args.paths}")
+    return ReportRequest(
+        scenario=args.scenario,
+        variants=tuple(args.variants),
+        paths=args.paths,
+        seed=args.seed,
+        years=args.years,
+        out=args.out,
+        lang=args.lang,
+        exact=not args.no_exact,
+        quiet=args.quiet,
+    )
+
+
+def run_request(req: ReportRequest, args: argparse.Namespace, log_file: str | None) -> int:
+    """Run a report request with its log; one line on stderr and a non-zero exit on failure."""
+    with run_log(log_file) as buffer:
+        try:
+            out = make_report(req, args, buffer)
+        except FundsimError as e:
+            log.error("failed: %s", e)
+            raise  # the CLI prints it on one line, exit code 2
+        except KeyboardInterrupt:
+            log.error("interrupted: no report written")
+            raise
+        except Exception as e:
+            log.exception("failed")
+            where = f" (details in {log_file})" if log_file else ""
+            print(f"fundsim: error: report failed: {type(e).__name__}: {e}{where}", file=sys.stderr)
+            return 1
+        log.info("done: %s", out / "index.html")
+    if not req.quiet:
+        print(f"report written to {out / 'index.html'}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_request(request_from_args(args), args, args.log)
