@@ -15,7 +15,19 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import FundsimError
 
-COMMANDS = ("validate", "claim", "run", "demo", "fit", "price", "cashflow", "synth_claims", "sweep", "report", "compare")
+COMMANDS = (
+    "validate",
+    "claim",
+    "run",
+    "demo",
+    "fit",
+    "price",
+    "cashflow",
+    "synth_claims",
+    "sweep",
+    "report",
+    "compare",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

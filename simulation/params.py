@@ -50,7 +50,9 @@ class Dated:
         if isinstance(raw, dict):
             growth = raw.get("growth")
             source = raw.get("source")
-            if growth is not None and (isinstance(growth, bool) or not isinstance(growth, int | float)):
+            if growth is not None and (
+                isinstance(growth, bool) or not isinstance(growth, int | float)
+            ):
                 raise ValueError(f"growth must be a number (a rate per year), found {growth!r}")
             if source is not None and not isinstance(source, str):
                 raise ValueError(f"source must be text, found {source!r}")
@@ -90,10 +92,10 @@ class Dated:
             raise ParameterError(
                 f"parameter {label}is not defined for {year}: its first dated year is {first}"
             )
-        current_year, current = self.values[0]
+        current = self.values[0][1]
         for y, v in self.values:
             if y <= year:
-                current_year, current = y, v
+                current = v
         last_year = self.values[-1][0]
         if self.growth is not None and year > last_year:
             return current * (1.0 + self.growth) ** (year - last_year)

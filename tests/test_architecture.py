@@ -8,11 +8,22 @@ from pathlib import Path
 PKG = Path(__file__).parent.parent / "simulation"
 
 LAYERS = {
-    "errors": 0, "params": 0, "outputs": 0, "__init__": 4,
+    "errors": 0,
+    "params": 0,
+    "outputs": 0,
+    "__init__": 4,
     "scenario": 1,
-    "rules": 2, "models": 2,
-    "engine": 3, "fit": 3, "claims_data": 3, "synth": 3,
-    "pricing": 4, "cashflow": 4, "report": 4, "commands": 4, "cli": 4,
+    "rules": 2,
+    "models": 2,
+    "engine": 3,
+    "fit": 3,
+    "claims_data": 3,
+    "synth": 3,
+    "pricing": 4,
+    "cashflow": 4,
+    "report": 4,
+    "commands": 4,
+    "cli": 4,
 }
 
 
@@ -54,5 +65,7 @@ def test_imports_point_down():
             if target and target[0] == "__init__":
                 continue
             if theirs is not None and theirs > mine:
-                wrong.append(f"{'/'.join(rel)} (layer {mine}) imports {'.'.join(target)} (layer {theirs})")
+                wrong.append(
+                    f"{'/'.join(rel)} (layer {mine}) imports {'.'.join(target)} (layer {theirs})"
+                )
     assert not wrong, "\n".join(wrong)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from simulation.engine.distributed import dask_runner
-from simulation.engine.run import run
 from simulation.engine.result import summary_records
+from simulation.engine.run import run
 from simulation.scenario import deep_merge, validate_raw
 from simulation.scenario.load import resolve_raw
 
@@ -22,7 +22,9 @@ DATA = Path(__file__).parent / "data" / "engine"
 
 def layered(scale: int = 1):
     raw, _ = resolve_raw(DATA / "layered.toml")
-    cells = {name: {"count": cell["count"] * scale} for name, cell in raw["population"]["cells"].items()}
+    cells = {
+        name: {"count": cell["count"] * scale} for name, cell in raw["population"]["cells"].items()
+    }
     return validate_raw(deep_merge(raw, {"population": {"cells": cells}}), "layered.toml")
 
 
@@ -79,7 +81,9 @@ def test_sweep_spreads_scenarios_over_workers_with_identical_results():
         same(run(scenario, paths=40, seed=2), results[name])
     # common random numbers: the richer band pays at least as much on every path
     f = results["base"].plan.funds.index("serious_illness")
-    assert (results["richer"].money["claims"][..., f] >= results["base"].money["claims"][..., f] - 1e-6).all()
+    assert (
+        results["richer"].money["claims"][..., f] >= results["base"].money["claims"][..., f] - 1e-6
+    ).all()
 
 
 def test_set_path_errors_name_the_missing_key():

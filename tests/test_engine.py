@@ -52,9 +52,7 @@ def test_same_result_whatever_the_paths_around_it():
     s = load_scenario(DATA / "layered.toml")
     small = run(s, paths=BLOCK_PATHS + 3, seed=5)
     large = run(s, paths=2 * BLOCK_PATHS + 1, seed=5)
-    np.testing.assert_array_equal(
-        small.money["claims"], large.money["claims"][: BLOCK_PATHS + 3]
-    )
+    np.testing.assert_array_equal(small.money["claims"], large.money["claims"][: BLOCK_PATHS + 3])
     other_seed = run(s, paths=BLOCK_PATHS + 3, seed=6)
     assert not np.array_equal(small.money["claims"], other_seed.money["claims"])
 
@@ -87,7 +85,9 @@ def test_raising_a_ratio_never_lowers_any_paths_claims():
 
 def test_cell_size_change_does_not_shift_other_cells_draws():
     base = load_scenario(DATA / "layered.toml")
-    bigger = variant(DATA / "layered.toml", {"population": {"cells": {"needy_old": {"count": 900}}}})
+    bigger = variant(
+        DATA / "layered.toml", {"population": {"cells": {"needy_old": {"count": 900}}}}
+    )
     a = run(base, paths=20, seed=4)
     b = run(bigger, paths=20, seed=4)
     c = a.plan.categories.index("ordinary")
@@ -97,12 +97,17 @@ def test_cell_size_change_does_not_shift_other_cells_draws():
 
 
 def test_money_identity_cap_and_clawback_on_every_path():
-    s = load_scenario(DATA / "layered.toml")
+    # financing near the expected claims (~24 yuan a head) so that both surplus and loss years occur
+    s = variant(DATA / "layered.toml", {"funds": {"serious_illness": {"financing_per_head": 25}}})
     res = run(s, paths=64, seed=21)
     m = res.money
     f = res.plan.funds.index("serious_illness")
     premium, claims = m["premium"][:, :, f], m["claims"][:, :, f]
-    result, clawback, subsidy = m["insurer_result"][:, :, f], m["clawback"][:, :, f], m["subsidy"][:, :, f]
+    result, clawback, subsidy = (
+        m["insurer_result"][:, :, f],
+        m["clawback"][:, :, f],
+        m["subsidy"][:, :, f],
+    )
     # premium in = claims + insurer result + clawback - subsidy, to the cent
     np.testing.assert_allclose(premium, claims + result + clawback - subsidy, rtol=0, atol=0.005)
     # the insurer's result incl. operating cost never exceeds 3% of premium
@@ -119,7 +124,16 @@ def test_policy_change_subsidy_attributes_the_overrun():
     # caused by the change is subsidised, computed on the same paths under the old rules
     changed = variant(
         DATA / "layered.toml",
-        {"changes": {"2022": {"layers": {"serious_illness": {"preferential": {"needy": {"ratio_addon": 0.25}}}}}}},
+        {
+            "funds": {"serious_illness": {"financing_per_head": 25}},
+            "changes": {
+                "2022": {
+                    "layers": {
+                        "serious_illness": {"preferential": {"needy": {"ratio_addon": 0.25}}}
+                    }
+                }
+            },
+        },
     )
     res = run(changed, paths=64, seed=21)
     m = res.money
@@ -135,7 +149,9 @@ def test_policy_change_subsidy_attributes_the_overrun():
     assert subsidy.sum() > 0
     premium = m["premium"][:, y, f]
     np.testing.assert_allclose(
-        premium, new_claims + m["insurer_result"][:, y, f] + m["clawback"][:, y, f] - subsidy, atol=0.005
+        premium,
+        new_claims + m["insurer_result"][:, y, f] + m["clawback"][:, y, f] - subsidy,
+        atol=0.005,
     )
 
 
@@ -143,9 +159,18 @@ def test_summary_has_the_documented_keys():
     s = load_scenario(DATA / "layered.toml")
     summary = run(s, paths=20, seed=1).summary()
     for key in (
-        "fund", "year", "premium_mean", "claims_mean", "claims_sd", "claims_q995",
-        "insurer_result_mean", "p_insurer_loss", "clawback_mean", "subsidy_mean",
-        "beneficiaries_mean", "catastrophic_share_mean",
+        "fund",
+        "year",
+        "premium_mean",
+        "claims_mean",
+        "claims_sd",
+        "claims_q995",
+        "insurer_result_mean",
+        "p_insurer_loss",
+        "clawback_mean",
+        "subsidy_mean",
+        "beneficiaries_mean",
+        "catastrophic_share_mean",
     ):
         assert key in summary.columns, key
     for key in ("claims_mean", "insurer_result_mean", "clawback_mean", "beneficiaries_mean"):
@@ -173,7 +198,9 @@ def test_term_settlement_caps_and_claws_back_on_the_term_totals():
     # over the term: the cap and clawback apply to the two-year totals
     expected = settle_term(term.funds["serious_illness"].contract, premium, claims)
     np.testing.assert_allclose(m["clawback"][:, 1, f], expected["clawback"], atol=0.005)
-    np.testing.assert_allclose(m["insurer_result"][:, :, f].sum(axis=1), expected["insurer_result"], atol=0.005)
+    np.testing.assert_allclose(
+        m["insurer_result"][:, :, f].sum(axis=1), expected["insurer_result"], atol=0.005
+    )
     assert (m["insurer_result"][:, :, f].sum(axis=1) <= 0.03 * premium.sum(axis=1) + 0.005).all()
     # same claims as the annual contract (rules of settlement do not move the draws)
     annual = run(load_scenario(DATA / "layered.toml"), paths=48, seed=21)

@@ -16,7 +16,12 @@ def test_run_writes_every_output_and_the_manifest(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", LAYERED, "--paths", "20", "--seed", "5", "--out", str(out), "--quiet"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "categories.csv", "layers.csv", "manifest.json", "paths.parquet", "summary.csv", "summary.json",
+        "categories.csv",
+        "layers.csv",
+        "manifest.json",
+        "paths.parquet",
+        "summary.csv",
+        "summary.json",
     ]
     records = json.loads((out / "summary.json").read_text())
     assert {r["fund"] for r in records} == {"basic", "serious_illness"}
@@ -37,9 +42,12 @@ def test_failed_run_leaves_the_previous_output_untouched(tmp_path, capsys):
     assert main(["run", LAYERED, "--paths", "4", "--out", str(out), "--quiet"]) == 0
     before = (out / "summary.json").read_text()
     bad = tmp_path / "bad.toml"
-    bad.write_text('extends = "%s"\n[layers.basic.by_level.city]\nratio = 1.5\n' % LAYERED.replace("\\", "/"))
+    base = LAYERED.replace("\\", "/")
+    bad.write_text(f'extends = "{base}"\n[layers.basic.by_level.city]\nratio = 1.5\n')
     assert main(["run", str(bad), "--paths", "4", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "bad.toml" in err and "layers.basic.by_level.city.ratio" in err and "Traceback" not in err
+    assert (
+        "bad.toml" in err and "layers.basic.by_level.city.ratio" in err and "Traceback" not in err
+    )
     assert (out / "summary.json").read_text() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -313,5 +313,8 @@ def test_cashflow_table_is_part_of_the_scenario(tmp_path):
     bad = tmp_path / "bad_cashflow.toml"
     base = (Path(__file__).parent / "data" / "good" / "base.toml").as_posix()
     bad.write_text(f'extends = "{base}"\n[cashflow]\none_stop_shar = 0.5\n')
-    with pytest.raises(ScenarioError, match=r"bad_cashflow.toml: cashflow\.one_stop_shar: unknown key.*one_stop_share"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"bad_cashflow.toml: cashflow\.one_stop_shar: unknown key.*one_stop_share",
+    ):
         load(bad)

@@ -172,12 +172,17 @@ class Account:
             self.transfer(flow, Party.ACCOUNT, Party.FINANCE, -amount, year)
 
 
+def _until(time: float, env: simpy.Environment) -> float:
+    """Delay from now to ``time`` (days); a time a rounding error in the past means now."""
+    return max(time - env.now, 0.0)
+
+
 def financing_process(
     env: simpy.Environment, account: Account, schedule: Sequence[ScheduledFinancing]
 ) -> Generator[simpy.Event, None, None]:
     """Financing transfers on their days; the entrant financing settles the receivable."""
     for item in sorted(schedule, key=lambda s: s.time):
-        yield env.timeout(item.time - env.now)
+        yield env.timeout(_until(item.time, env))
         account.receive(item.flow, item.amount, item.year)
         if item.flow is Flow.ENTRANT_FINANCING:
             account.receivable -= item.amount
@@ -188,7 +193,7 @@ def roster_process(
 ) -> Generator[simpy.Event, None, None]:
     """Quarterly roster updates: entrants' financing accrues as a receivable (no money moves)."""
     for u in sorted(updates, key=lambda u: u.time):
-        yield env.timeout(u.time - env.now)
+        yield env.timeout(_until(u.time, env))
         account.receivable += u.receivable
         account.roster_log.append(
             (env.now, u.year, u.entrants, u.exits, u.receivable, account.receivable)
@@ -205,7 +210,7 @@ def claims_process(
     days, first = np.unique(payments.paid[order], return_index=True)
     sums = np.add.reduceat(payments.amount[order], first)
     for day, amount in zip(days.tolist(), sums.tolist(), strict=True):
-        yield env.timeout(day - env.now)
+        yield env.timeout(_until(day, env))
         account.transfer(Flow.CLAIMS, Party.ACCOUNT, Party.PROVIDERS, amount, payments.year)
 
 
@@ -217,7 +222,7 @@ def settlement_process(
     out: list[Settlement],
 ) -> Generator[simpy.Event, None, None]:
     """The year-end settlement of ``terms.year`` at ``terms.time`` on paid (+ estimated) claims."""
-    yield env.timeout(terms.time - env.now)
+    yield env.timeout(_until(terms.time, env))
     paid = account.paid_by_year.get(terms.year, 0.0)
     basis = paid + terms.unpaid_estimate
     clawback = loss_share = 0.0

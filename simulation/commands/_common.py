@@ -31,9 +31,15 @@ SUMMARY_COLUMNS = [
 def add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
     p.add_argument("--seed", type=int, default=20190101, help="random seed (default 20190101)")
-    p.add_argument("--years", type=int, default=None, help="policy years (default: the scenario's horizon)")
-    p.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of N processes")
-    p.add_argument("--scheduler", default=None, help="run on an existing Dask cluster (tcp://host:port)")
+    p.add_argument(
+        "--years", type=int, default=None, help="policy years (default: the scenario's horizon)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="run on a local Dask cluster of N processes"
+    )
+    p.add_argument(
+        "--scheduler", default=None, help="run on an existing Dask cluster (tcp://host:port)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

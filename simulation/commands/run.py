@@ -16,7 +16,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="simulate a scenario and write summary, paths and manifest")
     p.add_argument("scenario", metavar="SCENARIO")
     add_engine_args(p)
-    p.add_argument("--out", metavar="DIR", help="write summary.json/.csv, paths.parquet, manifest.json here")
+    p.add_argument(
+        "--out", metavar="DIR", help="write summary.json/.csv, paths.parquet, manifest.json here"
+    )
     p.set_defaults(func=run)
 
 
@@ -25,11 +27,19 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with engine_runner(args) as runner, progress_bar(args, args.paths) as bar:
         result = run_engine(
-            scenario, paths=args.paths, seed=args.seed, years=args.years, runner=runner, progress=bar
+            scenario,
+            paths=args.paths,
+            seed=args.seed,
+            years=args.years,
+            runner=runner,
+            progress=bar,
         )
     elapsed = time.perf_counter() - t0
     if args.out:
         save_result(result, args.out, scenario_file=args.scenario, command=" ".join(sys.argv))
     print_summary(result.summary(), file=sys.stdout)
-    print(f"# {args.paths} paths, seed {args.seed}, {elapsed:.1f} s" + (f"; written to {args.out}" if args.out else ""))
+    print(
+        f"# {args.paths} paths, seed {args.seed}, {elapsed:.1f} s"
+        + (f"; written to {args.out}" if args.out else "")
+    )
     return 0

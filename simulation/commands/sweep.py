@@ -15,7 +15,14 @@ from ..scenario import validate_raw
 from ..scenario.load import resolve_raw
 from ._common import add_engine_args, print_summary
 
-MEASURES = ["claims_mean", "claims_se", "p_deficit", "insurer_result_mean", "p_insurer_loss", "clawback_mean"]
+MEASURES = [
+    "claims_mean",
+    "claims_se",
+    "p_deficit",
+    "insurer_result_mean",
+    "p_insurer_loss",
+    "clawback_mean",
+]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="run a scenario over a grid of values of one parameter (common random numbers)",
     )
     p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--param", required=True, help="key path, e.g. layers.supplementary.bands[0].ratio")
+    p.add_argument(
+        "--param", required=True, help="key path, e.g. layers.supplementary.bands[0].ratio"
+    )
     p.add_argument("--values", required=True, help="comma-separated values, e.g. 0.5,0.6,0.7")
     p.add_argument("--fund", default=None, help="fund to tabulate (default: every fund)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
@@ -55,22 +64,30 @@ def run(args: argparse.Namespace) -> int:
         if args.workers is not None or args.scheduler is not None:
             from ..engine.distributed import dask_runner
 
-            runner = stack.enter_context(dask_runner(workers=args.workers, scheduler=args.scheduler))
+            runner = stack.enter_context(
+                dask_runner(workers=args.workers, scheduler=args.scheduler)
+            )
             client = runner.client
-        results = sweep(scenarios, paths=args.paths, seed=args.seed, years=args.years, client=client)
+        results = sweep(
+            scenarios, paths=args.paths, seed=args.seed, years=args.years, client=client
+        )
     frames = []
     for (label, result), value in zip(results.items(), values, strict=True):
         s = result.summary()
         if args.fund is not None:
             if args.fund not in result.plan.funds:
-                raise FundsimError(f"fund {args.fund!r} is not in the scenario; funds: {', '.join(result.plan.funds)}")
+                raise FundsimError(
+                    f"fund {args.fund!r} is not in the scenario; funds: {', '.join(result.plan.funds)}"
+                )
             s = s[s["fund"] == args.fund]
         s.insert(0, args.param, value)
         frames.append(s)
         del label
     table = pd.concat(frames, ignore_index=True)
     if args.json:
-        print(json.dumps(table[[args.param, "fund", "year", *MEASURES]].to_dict("records"), indent=1))
+        print(
+            json.dumps(table[[args.param, "fund", "year", *MEASURES]].to_dict("records"), indent=1)
+        )
     else:
         print(f"# {args.param} over {len(values)} values, {args.paths} paths, seed {args.seed}")
         print_summary(table, file=sys.stdout, extra=[args.param])

@@ -52,7 +52,9 @@ def dask_runner(
             )
             own_client = client = Client(own_cluster)
 
-    def runner(plan: RunPlan, seed: int, paths: int, blocks: list[int]) -> Iterable[tuple[int, Arrays]]:
+    def runner(
+        plan: RunPlan, seed: int, paths: int, blocks: list[int]
+    ) -> Iterable[tuple[int, Arrays]]:
         [plan_future] = client.scatter([plan], broadcast=True, hash=False)
         chunks = [blocks[i : i + blocks_per_task] for i in range(0, len(blocks), blocks_per_task)]
         futures = [

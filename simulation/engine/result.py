@@ -90,7 +90,9 @@ class SimulationResult:
             [range(paths), self.years, self.plan.layers], names=["path", "year", "layer"]
         )
         df = pd.DataFrame({"claims": a.reshape(-1)}, index=idx).reset_index()
-        fund_of = dict(zip(self.plan.layers, (self.plan.funds[i] for i in self.plan.layer_fund), strict=True))
+        fund_of = dict(
+            zip(self.plan.layers, (self.plan.funds[i] for i in self.plan.layer_fund), strict=True)
+        )
         df["fund"] = df["layer"].map(fund_of)
         return df
 
@@ -119,11 +121,13 @@ class SimulationResult:
             for f, fund in enumerate(self.plan.funds):
                 row: dict[str, Any] = {"fund": fund, "year": year, "paths": k}
 
-                def mean(name: str, values: np.ndarray) -> None:
+                def mean(name: str, values: np.ndarray, row: dict[str, Any] = row) -> None:
                     row[f"{name}_mean"] = float(values.mean())
-                    row[f"{name}_se"] = float(values.std(ddof=1) / np.sqrt(k)) if k > 1 else float("nan")
+                    row[f"{name}_se"] = (
+                        float(values.std(ddof=1) / np.sqrt(k)) if k > 1 else float("nan")
+                    )
 
-                def prob(name: str, event: np.ndarray) -> None:
+                def prob(name: str, event: np.ndarray, row: dict[str, Any] = row) -> None:
                     p = float(event.mean())
                     row[name] = p
                     row[f"{name}_se"] = float(np.sqrt(p * (1 - p) / k))
@@ -174,7 +178,9 @@ def save_result(result: SimulationResult, out: str | Path, **manifest_fields: An
         )
         summary.to_csv(tmp / "summary.csv", index=False)
         result.paths.to_parquet(tmp / "paths.parquet", index=False)
-        layers = result.layers.groupby(["year", "layer", "fund"], as_index=False)["claims"].agg(["mean", "std"])
+        layers = result.layers.groupby(["year", "layer", "fund"], as_index=False)["claims"].agg(
+            ["mean", "std"]
+        )
         layers.to_csv(tmp / "layers.csv", index=False)
         cats = result.categories.groupby(["year", "category"], as_index=False)[
             ["claims", "claimants", "catastrophic"]

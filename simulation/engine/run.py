@@ -40,7 +40,9 @@ class RunInfo:
     runner: str = "in-process"
 
 
-def in_process(plan: RunPlan, seed: int, paths: int, blocks: list[int]) -> Iterable[tuple[int, Arrays]]:
+def in_process(
+    plan: RunPlan, seed: int, paths: int, blocks: list[int]
+) -> Iterable[tuple[int, Arrays]]:
     """Run blocks one after another in this process."""
     for b in blocks:
         yield simulate_block(plan, seed, b, paths)
@@ -86,8 +88,12 @@ def _settle_fund(contract, premium: np.ndarray, claims: np.ndarray) -> dict[str,
             out["operating_cost"][:, y] = yearly["operating_cost"]
             out["management_payment"][:, y] = yearly["management_payment"]
             provisional = premium[:, y] - claims[:, y]
-            out["insurer_result"][:, y] = 0.0 if contract.kind is ContractKind.COST_PLUS else provisional
-            out["fund_retained"][:, y] = provisional if contract.kind is ContractKind.COST_PLUS else 0.0
+            out["insurer_result"][:, y] = (
+                0.0 if contract.kind is ContractKind.COST_PLUS else provisional
+            )
+            out["fund_retained"][:, y] = (
+                provisional if contract.kind is ContractKind.COST_PLUS else 0.0
+            )
         earlier = out["insurer_result"][:, years.start : last].sum(axis=1)
         earlier_mgmt = out["management_payment"][:, years.start : last].sum(axis=1)
         earlier_cost = out["operating_cost"][:, years.start : last].sum(axis=1)

@@ -28,7 +28,9 @@ _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 def set_path(table: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of the raw scenario ``table`` with ``path`` (``layers.x.bands[0].ratio``) set."""
-    parts = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PART.finditer(path)]
+    parts = [
+        m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PART.finditer(path)
+    ]
     if not parts:
         raise FundsimError(f"empty parameter path {path!r}")
     out = copy.deepcopy(table)
@@ -37,7 +39,9 @@ def set_path(table: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
-            done = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[: i + 1]).lstrip(".")
+            done = "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[: i + 1]
+            ).lstrip(".")
             raise FundsimError(f"parameter {path!r}: the scenario has no {done!r}") from None
     last = parts[-1]
     if isinstance(node, list) and isinstance(last, int) and last >= len(node):
