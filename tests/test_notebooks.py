@@ -29,6 +29,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("FUNDSIM_NB_YEARS", "2")
     monkeypatch.setenv("FUNDSIM_NB_OUT", str(tmp_path / "report"))
     monkeypatch.setenv("FUNDSIM_NB_EXACT", "0")  # checked in test_report.py; 10 s on Henan
+    monkeypatch.setenv("FUNDSIM_NB_CASHFLOW_PATHS", "0")  # checked in test_report.py
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(

@@ -2,7 +2,10 @@
 
 Runs the scenario and each variant on the same seed and paths (common random numbers) and writes
 ``DIR/index.html`` (self-contained: figures embedded, no network needed), one CSV per table,
-``report.xlsx``, ``summary.json``, ``manifest.json`` and ``report.log``.
+``report.xlsx``, ``summary.json``, ``manifest.json`` and ``report.log``. The report prices the
+insurer's tender on the base run, and follows the special account of the first fund run by an
+insurer (``--cashflow-fund`` to choose) through the year on the first ``--cashflow-paths`` paths
+(a few seconds a path on a provincial roster; 0 leaves the cash-flow section out).
 
 Safe unattended (cron, systemd timers): no prompts; the output is written to a temporary folder
 and renamed into place only when complete, so a failed or interrupted run leaves the previous
@@ -29,6 +32,7 @@ from pathlib import Path
 from ..engine.run import run as run_engine
 from ..errors import FundsimError
 from ..report import build_report, write_report
+from ..report.cashflows import DEFAULT_CASHFLOW_PATHS
 from ..report.compare import unique_names
 from ..report.i18n import LANGS
 from ..scenario import load_scenario
@@ -56,6 +60,7 @@ def add_report_args(
     out_default: str = DEFAULT_OUT,
     scenario_default: str | None = None,
     variants_default: list[str] | None = None,
+    cashflow_paths_default: int = DEFAULT_CASHFLOW_PATHS,
 ) -> None:
     """The report options; with ``scenario_default`` the scenario and variants are optional."""
     if scenario_default is None:
@@ -86,6 +91,21 @@ def add_report_args(
     )
     p.add_argument(
         "--no-exact", action="store_true", help="skip the exact method's check of the first year"
+    )
+    p.add_argument(
+        "--cashflow-paths",
+        metavar="K",
+        type=int,
+        default=cashflow_paths_default,
+        help="paths of the cash-flow section, the first K of the run (slow: seconds a path on a "
+        f"provincial roster); 0 leaves the section out (default {cashflow_paths_default})",
+    )
+    p.add_argument(
+        "--cashflow-fund",
+        metavar="FUND",
+        action="append",
+        help="a fund whose account the cash-flow section follows (repeat for more; default: the "
+        "first fund run by an insurer)",
     )
 
 
@@ -155,6 +175,10 @@ class ReportRequest:
     lang: str = "en"
     exact: bool = True
     quiet: bool = False
+    cashflow_paths: int | None = None
+    """None: the command line's ``--cashflow-paths`` (or its default)."""
+    cashflow_funds: tuple[str, ...] | None = None
+    """None: the command line's ``--cashflow-fund`` (default: the first fund run by an insurer)."""
 
 
 def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringIO) -> Path:
@@ -170,6 +194,13 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
     )
     base_scenario = load_scenario(req.scenario)
     variant_scenarios = [load_scenario(v) for v in req.variants]
+    cashflow_paths, cashflow_funds = cashflow_options(req, args)
+    unknown = [f for f in cashflow_funds or () if f not in base_scenario.funds]
+    if unknown:  # said before the runs, not after
+        raise FundsimError(
+            f"--cashflow-fund {unknown[0]!r} is not a fund of {req.scenario}; its funds are "
+            f"{', '.join(base_scenario.funds)}"
+        )
     out = resolve_out(req.out, base_scenario.name, started, req.seed, req.paths, req.lang)
     log.info("output folder %s", out)
     t0 = time.perf_counter()
@@ -200,6 +231,8 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         scenario_files=[req.scenario, *req.variants],
         now=started,
         extra_manifest={"command": " ".join(sys.argv)},
+        cashflow_paths=cashflow_paths,
+        cashflow_funds=cashflow_funds,
     )
     for w in report.warnings:
         log.warning(w)
@@ -210,9 +243,29 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
     return out
 
 
+def cashflow_options(
+    req: ReportRequest, args: argparse.Namespace
+) -> tuple[int, tuple[str, ...] | None]:
+    """The cash-flow paths and funds of a request: its own, else the command line's."""
+    paths = req.cashflow_paths
+    if paths is None:
+        paths = getattr(args, "cashflow_paths", DEFAULT_CASHFLOW_PATHS)
+    if paths < 0:
+        raise FundsimError(f"--cashflow-paths must be 0 (no section) or more, found {paths}")
+    funds = req.cashflow_funds
+    if funds is None:
+        given = getattr(args, "cashflow_fund", None)
+        funds = tuple(given) if given else None
+    return paths, funds
+
+
 def request_from_args(args: argparse.Namespace) -> ReportRequest:
     if args.paths < 1:
         raise FundsimError(f"--paths must be at least 1, found {args.paths}")
+    if args.cashflow_paths < 0:
+        raise FundsimError(
+            f"--cashflow-paths must be 0 (no section) or more, found {args.cashflow_paths}"
+        )
     return ReportRequest(
         scenario=args.scenario,
         variants=tuple(args.variants),
@@ -223,6 +276,8 @@ def request_from_args(args: argparse.Namespace) -> ReportRequest:
         lang=args.lang,
         exact=not args.no_exact,
         quiet=args.quiet,
+        cashflow_paths=args.cashflow_paths,
+        cashflow_funds=tuple(args.cashflow_fund) if args.cashflow_fund else None,
     )
 
 

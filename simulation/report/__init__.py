@@ -6,12 +6,13 @@
   :func:`write_report` writes it into a folder atomically.
 """
 
-from .build import SECTIONS, Report, build_report, write_report
+from .build import OPTIONAL_SECTIONS, SECTIONS, Report, build_report, write_report
 from .compare import COMPARE_MEASURES, compare, compare_all, paired_difference
 from .fonts import FontSetup, font_setup
 
 __all__ = [
     "COMPARE_MEASURES",
+    "OPTIONAL_SECTIONS",
     "SECTIONS",
     "FontSetup",
     "Report",

@@ -12,6 +12,11 @@ folder renamed into place when complete, :func:`simulation.outputs.atomic_dir`):
     DIR/manifest.json       what produced the report (scenario hash, seed, paths, version)
     DIR/report.log          the run's log, when one is given
 
+Sections (:data:`SECTIONS`, in order): the summary for decision makers, fund balances, the
+insurer's annual result, tender pricing (:mod:`.tender`), cash flows within the year and the
+year-end settlement (:mod:`.cashflows`; left out with ``cashflow_paths=0``), claims by layer and
+category, catastrophic out-of-pocket cost, the comparison of variants, the methods appendix.
+
 The HTML is rendered by Jinja2 with autoescaping on: a scenario name or label holding markup is
 shown as text, never interpreted.
 """
@@ -34,54 +39,48 @@ import pandas as pd
 
 from .. import __version__
 from ..engine.result import SimulationResult, summary_records
+from ..errors import FundsimError
 from ..outputs import atomic_dir, git_commit, manifest, scenario_hash
 from ..scenario import dumps_toml, scenario_table
 from ..scenario.schema import ContractKind
+from . import cashflows as CF
 from . import figures as F
 from . import tables as T
+from . import tender
 from .compare import compare_all, period_label, unique_names
 from .fonts import INSTALL_HINT, FontSetup, font_setup, web_font_subset
+from .html import (
+    Cell,
+    Formatter,
+    HtmlFigure,
+    HtmlTable,
+    Row,
+    cell_data,
+    fmt_number,
+    fmt_pct,
+    se_decimals,
+)
 from .i18n import Translator
 
 log = logging.getLogger("fundsim.report")
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-SECTIONS = ("summary", "funds", "insurer", "claims", "catastrophic", "comparison", "methods")
-"""The ids of the report's sections, in order (every report has all of them)."""
+SECTIONS = (
+    "summary",
+    "funds",
+    "insurer",
+    "pricing",
+    "cashflow",
+    "claims",
+    "catastrophic",
+    "comparison",
+    "methods",
+)
+"""The ids of the report's sections, in order. Every report has all of them except an
+:data:`OPTIONAL_SECTIONS` one that was skipped (the cash-flow section with ``cashflow_paths=0``)."""
 
-
-# --------------------------------------------------------------------------- the HTML model
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    num: bool = False
-    sub: str = ""
-    data: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Row:
-    cells: tuple[Cell, ...] = ()
-    group: str = ""
-
-
-@dataclass(frozen=True)
-class HtmlTable:
-    id: str
-    header: list[str]
-    rows: list[Row]
-
-
-@dataclass(frozen=True)
-class HtmlFigure:
-    id: str
-    data: str
-    alt: str
-    width: int
-    caption: str = ""
+OPTIONAL_SECTIONS = ("cashflow",)
 
 
 @dataclass
@@ -95,65 +94,6 @@ class Report:
     """The engine's summary of the base run (what ``summary.json`` holds)."""
     manifest: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def _decimals(v: float) -> int:
-    a = abs(v)
-    return 0 if a >= 1000 or a == 0 else (1 if a >= 10 else 2)
-
-
-def _se_decimals(v: float, decimals: int, most: int = 4) -> int:
-    """At least ``decimals``, more (up to ``most``) until ``v`` shows a non-zero digit."""
-    d = decimals
-    while d < most and math.isfinite(v) and 0 < abs(v) < 0.95 * 10.0 ** (-d):
-        d += 1
-    return d
-
-
-def fmt_number(v: float, decimals: int | None = None) -> str:
-    """Thousands separators; decimals by magnitude (0 from 1,000, 1 from 10, else 2)."""
-    if v is None or not math.isfinite(v):
-        return "—"
-    d = _decimals(v) if decimals is None else decimals
-    return f"{v:,.{d}f}"
-
-
-def fmt_pct(p: float, decimals: int = 1) -> str:
-    if p is None or not math.isfinite(p):
-        return "—"
-    return f"{100 * p:.{decimals}f}%"
-
-
-@dataclass(frozen=True)
-class Formatter:
-    unit: F.MoneyUnit
-
-    def money(self, yuan: float) -> str:
-        return fmt_number(float(self.unit(yuan)))
-
-    def money_se(self, mean_yuan: float, se_yuan: float) -> str:
-        """``mean ± se`` in the money unit; the SE with enough decimals to show its first
-        significant digit; the mean alone when the SE is 0 (a deterministic amount)."""
-        m, s = float(self.unit(mean_yuan)), float(self.unit(se_yuan))
-        if s == 0:
-            return fmt_number(m)
-        return f"{fmt_number(m)} ± {fmt_number(s, _se_decimals(s, _decimals(s)))}"
-
-    def prob_se(self, p: float, se: float, decimals: int = 1) -> str:
-        """``p ± se`` in percent (the SE with at least one significant digit; ``p`` alone when
-        the SE is 0, i.e. every path agrees)."""
-        if se == 0:
-            return fmt_pct(p, decimals)
-        return f"{fmt_pct(p, decimals)} ± {fmt_pct(se, _se_decimals(100 * se, decimals))}"
-
-
-def _data(**kw: Any) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (k.replace("_", "-"), repr(v) if isinstance(v, float) else str(v)) for k, v in kw.items()
-    )
 
 
 # --------------------------------------------------------------------------- fonts and labels
@@ -222,7 +162,7 @@ def _summary_table(
             cells = [Cell(t(measure))]
             for year in years:
                 r = d[(d["measure"] == measure) & (d["year"] == year)].iloc[0]
-                data = _data(
+                data = cell_data(
                     fund=fund, year=year, measure=measure, value=float(r["mean"]), se=float(r["se"])
                 )
                 if measure in ("clawback", "subsidy") and not has_contract:
@@ -334,7 +274,7 @@ def _comparison_table(
             if prob:
                 base, var = fmt_pct(r.base_mean, dec), fmt_pct(r.variant_mean, dec)
                 diff = fmt.prob_se(r.difference, r.difference_se, dec)
-                ind = fmt_pct(r.independent_se, _se_decimals(100 * r.independent_se, dec))
+                ind = fmt_pct(r.independent_se, se_decimals(100 * r.independent_se, dec))
             else:
                 base, var = fmt.money(r.base_mean), fmt.money(r.variant_mean)
                 diff = fmt.money_se(r.difference, r.difference_se)
@@ -352,7 +292,7 @@ def _comparison_table(
                 Cell(
                     diff,
                     num=True,
-                    data=_data(
+                    data=cell_data(
                         variant=variant,
                         fund=r.fund,
                         measure=r.measure,
@@ -470,6 +410,113 @@ def _png_size(png: bytes) -> tuple[int, int]:
     return int(w), int(h)
 
 
+def _pricing_section(
+    t: Translator,
+    fmt: Formatter,
+    base: SimulationResult,
+    names: dict[str, dict[str, str]],
+    unit_label: str,
+    tables: dict[str, pd.DataFrame],
+    warnings: list[str],
+) -> dict[str, Any]:
+    """Tender pricing of every fund run by an insurer (:mod:`.tender`)."""
+    table, failures = tender.pricing_table(base)
+    tables["tender_pricing"] = table
+    blocks: list[dict[str, Any]] = []
+    if not T.insurer_funds(base):
+        blocks.append({"kind": "note", "text": t("insurer_none")})
+    for fund, reason in failures:
+        message = t("pricing_unavailable", fund=names["fund"].get(fund, fund), reason=reason)
+        warnings.append(message)
+        blocks.append({"kind": "note", "text": message})
+    if not table.empty:
+        blocks.append({"kind": "table", "table": tender.pricing_html_table(t, fmt, table, names)})
+    years = period_label(list(base.years))
+    intro = [t("pricing_intro", paths=f"{base.n_paths:,}", years=years, unit=unit_label)]
+    intro += tender.pricing_leads(t, base, table, names)
+    return {"id": "pricing", "title": t("sec_pricing"), "intro": intro, "blocks": blocks}
+
+
+def _cashflow_section(
+    t: Translator,
+    fmt: Formatter,
+    base: SimulationResult,
+    names: dict[str, dict[str, str]],
+    unit_label: str,
+    tables: dict[str, pd.DataFrame],
+    warnings: list[str],
+    add_figure: Callable[..., HtmlFigure],
+    fig_t: Translator,
+    text: F.FigureText,
+    paths: int,
+    funds: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The special account's month-end balance, liquidity and the year-end settlement on paid,
+    estimated and true incurred claims (:mod:`.cashflows`)."""
+    cashflows, failures = CF.run_cashflows(base, paths, funds)
+    k = min(paths, base.n_paths)
+    balance = CF.balance_fan(cashflows)
+    liquidity = CF.liquidity_table(cashflows)
+    settlement = CF.settlement_table(cashflows)
+    tables["cashflow_balance"] = balance
+    tables["cashflow_liquidity"] = liquidity
+    tables["cashflow_settlement"] = settlement
+    tables["cashflow_summary"] = CF.summary_table(cashflows)
+    config = base.plan.scenario.cashflow
+    if config is None:
+        from ..cashflow import CashflowConfig
+
+        config = CashflowConfig()
+    blocks: list[dict[str, Any]] = []
+    if not CF.cashflow_funds(base, funds):
+        blocks.append({"kind": "note", "text": t("cashflow_none")})
+    for fund, reason in failures:
+        message = t("cashflow_unavailable", fund=names["fund"].get(fund, fund), reason=reason)
+        warnings.append(message)
+        blocks.append({"kind": "note", "text": message})
+    intro = [
+        t(
+            "cashflow_intro",
+            k=k,
+            paths=f"{base.n_paths:,}",
+            one_stop=fmt_pct(config.one_stop_share, 0),
+            unit=unit_label,
+        )
+    ]
+    if cashflows:
+        intro += CF.cashflow_leads(t, fmt, cashflows, names)
+        blocks.append(
+            {
+                "kind": "figure",
+                "figure": add_figure(
+                    "cashflow_balance",
+                    F.monthly_fan_chart(balance, fig_t("fig_cashflow"), text),
+                    t("fig_cashflow"),
+                    t("fig_cashflow_caption", k=k),
+                ),
+            }
+        )
+        blocks.append(
+            {
+                "kind": "table",
+                "heading": t("liquidity_heading"),
+                "table": CF.liquidity_html_table(t, fmt, liquidity, names),
+            }
+        )
+        basis = t(f"basis_{CF.CONFIG_BASIS[config.settlement_basis.value]}")
+        blocks.append(
+            {
+                "kind": "note",
+                "heading": t("settlement_heading"),
+                "text": t("settlement_intro", month=config.settlement_month, basis=basis),
+            }
+        )
+        blocks.append(
+            {"kind": "table", "table": CF.settlement_html_table(t, fmt, settlement, names)}
+        )
+    return {"id": "cashflow", "title": t("sec_cashflow"), "intro": intro, "blocks": blocks}
+
+
 # --------------------------------------------------------------------------- building
 
 
@@ -484,13 +531,22 @@ def build_report(
     fonts: FontSetup | None = None,
     now: _dt.datetime | None = None,
     extra_manifest: dict[str, Any] | None = None,
+    cashflow_paths: int = CF.DEFAULT_CASHFLOW_PATHS,
+    cashflow_funds: Sequence[str] | None = None,
 ) -> Report:
     """The report of ``base`` with ``variants`` compared on common random numbers.
 
     ``lang``: "en" or "zh". ``exact``: add the exact method's check of the first year.
     ``scenario_files``: the files the runs came from (base first), shown in the methods appendix.
     Variants must share the base's seed, paths and years (a FundsimError says what differs).
+    ``cashflow_paths``: paths of the cash-flow section (the first ``min(cashflow_paths, paths)``
+    of the base run; 0 leaves the section out); ``cashflow_funds``: the funds whose account it
+    follows (default: the first fund run by an insurer).
     """
+    if cashflow_paths < 0:
+        raise FundsimError(
+            f"cash-flow paths must be 0 (no section) or more, found {cashflow_paths}"
+        )
     t = Translator(lang)
     fonts = fonts or font_setup()
     now = now or _dt.datetime.now().astimezone()
@@ -610,6 +666,27 @@ def build_report(
         }
     )
 
+    log.info("tender pricing")
+    sections.append(_pricing_section(t, fmt, base, names, unit_label, tables, warnings))
+    if cashflow_paths > 0:
+        log.info("cash flows: %d path(s)", min(cashflow_paths, base.n_paths))
+        sections.append(
+            _cashflow_section(
+                t,
+                fmt,
+                base,
+                names,
+                unit_label,
+                tables,
+                warnings,
+                add_figure,
+                fig_t,
+                text,
+                cashflow_paths,
+                cashflow_funds,
+            )
+        )
+
     log.info("figures: claims by layer and category")
     layers = T.layer_table(base)
     cats = T.category_table(base)
@@ -724,6 +801,7 @@ def build_report(
         (t("info_sha"), scenario_hash(resolved)),
         (t("info_runtime"), f"{sum(base.info.timings.values()):.1f} s ({base.info.runner})"),
         *([(t("info_variants"), ", ".join(vnames))] if variants else []),
+        (t("info_cashflow_paths"), str(min(cashflow_paths, base.n_paths))),
         (t("info_lang"), lang),
     ]
     tables["run_info"] = pd.DataFrame(info_items, columns=["item", "value"])
@@ -791,7 +869,11 @@ def build_report(
             for v, n in zip(variants, vnames, strict=True)
         ],
         generated=now.isoformat(timespec="seconds"),
-        **(extra_manifest or {}),
+        **{
+            "cashflow_paths": min(cashflow_paths, base.n_paths),
+            "cashflow_funds": list(cashflow_funds) if cashflow_funds is not None else None,
+            **(extra_manifest or {}),
+        },
     )
 
     log.info("rendering HTML")

@@ -32,6 +32,7 @@ LOSS = "#d62728"
 CAP = "#2ca02c"
 YEAR_COLORS = ("#4292c6", "#fd8d3c", "#74c476", "#9e9ac8", "#fdd0a2", "#c7e9c0", "#bcbddc")
 UP, DOWN = "#3182bd", "#e6550d"
+FAN_COLUMNS = ("q05", "q25", "q50", "q75", "q95")
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,44 @@ def fan_chart(table: pd.DataFrame, title: str, text: FigureText) -> Figure:
             ax.yaxis.set_major_formatter(_number_formatter(np.array([lo, hi])))
             ax.set_title(text.name("fund", fund, 44))
             ax.set_xlabel(t("axis_year"))
+            ax.set_ylabel(text.unit_label)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
+        fig.suptitle(title)
+        return fig
+
+
+def monthly_fan_chart(table: pd.DataFrame, title: str, text: FigureText) -> Figure:
+    """One panel per fund: the month-end balance of its special account, 5-95% and 25-75% bands
+    and the median over the paths (``table``: fund, month ``YYYY-MM``, q05 ... q95 in yuan, from
+    :func:`.cashflows.balance_fan`), in the money unit, with zero and the year ends marked."""
+    t = text.t
+    with figure_style(text.fonts):
+        funds = list(dict.fromkeys(table["fund"]))
+        if not funds:
+            return _empty(text, title, "-")
+        fig = Figure(figsize=(9.5, 3.6 * len(funds) + 1.0), layout="constrained")
+        axes = [fig.add_subplot(len(funds), 1, i + 1) for i in range(len(funds))]
+        for ax, fund in zip(axes, funds, strict=True):
+            d = table[table["fund"] == fund]
+            months = d["month"].astype(str).tolist()
+            x = np.arange(len(months))
+            q = {c: text.unit(d[c].to_numpy(dtype=float)) for c in FAN_COLUMNS}
+            ax.fill_between(x, q["q05"], q["q95"], color=BAND90, label=t("legend_band90"), lw=0)
+            ax.fill_between(x, q["q25"], q["q75"], color=BAND50, label=t("legend_band50"), lw=0)
+            ax.plot(x, q["q50"], color=MEDIAN, lw=1.8, label=t("legend_median"))
+            lo, hi = float(np.min(q["q05"])), float(np.max(q["q95"]))
+            if lo < 0 < hi or lo == 0 or hi == 0:
+                ax.axhline(0, color=LOSS, lw=0.9)
+            for k in range(12, len(months), 12):
+                ax.axvline(k - 0.5, color="#777777", lw=0.7, ls=":")
+            step = 3 if len(months) <= 36 else 6
+            ticks = x[::step]
+            ax.set_xticks(ticks, [months[i] for i in ticks], rotation=45, ha="right")
+            ax.set_xlim(-0.5, len(months) - 0.5)
+            ax.yaxis.set_major_formatter(_number_formatter())
+            ax.set_title(text.name("fund", fund, 60))
+            ax.set_xlabel(t("axis_month"))
             ax.set_ylabel(text.unit_label)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)

@@ -216,6 +216,174 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit_10k_yuan": ("10k yuan", "万元"),
     "unit_100m_yuan": ("100M yuan", "亿元"),
     "per_year": ("per year", "每年"),
+    # ------------------------------------------------------------------ tender pricing (issue 7)
+    "sec_pricing": ("Tender pricing for the insurer", "承办机构投标定价"),
+    "pricing_intro": (
+        "What an insurer bidding for each contract would ask, priced on the same simulated paths "
+        "as the rest of this report ({paths} paths; pricing horizon {years}). The same claims are "
+        "re-settled under the contract for each trial financing (common random numbers), and each "
+        "solution is found by a root finder. Per-head amounts are in yuan per financed "
+        "person-year, totals in {unit}. ± and the SE column are Monte Carlo standard errors. VaR "
+        "and TVaR are losses over the horizon stated as positive numbers (a negative value is a "
+        "gain at that level).",
+        "以本报告相同的模拟路径（{paths} 条；定价期间 {years}）测算商业保险机构投标时关心的指标。"
+        "对每个试算筹资标准，在同一批模拟赔付上重新按合同结算（共同随机数），并用求根算法求解。"
+        "人均金额单位为元/参保人年，总额单位为{unit}。± 及标准误列为蒙特卡洛标准误。VaR 与 TVaR "
+        "为定价期间内的损失，以正数表示（负值表示该水平下仍有盈余）。",
+    ),
+    "pricing_lead": (
+        "{fund}: expected claims plus operating cost come to {cost} yuan per head, but the "
+        "break-even financing is {be} yuan per head, {gap} yuan more. The gap is what the "
+        "{cap} profit cap costs the insurer: in good years the surplus above the cap is clawed "
+        "back to the finance account, in bad years the insurer bears the whole loss, so the "
+        "financing must cover more than the expected cost. The scenario's financing is {fin} "
+        "yuan per head.",
+        "{fund}：每人期望赔付加运营成本为 {cost} 元，但盈亏平衡筹资标准为每人 {be} 元，高出 {gap} "
+        "元。这一差额就是 {cap} 利润上限给承办机构带来的代价：年景好时超出上限的结余返还财政，"
+        "年景差时亏损全部由承办机构承担，因此筹资必须高于期望成本。本情景的筹资标准为每人 {fin} 元。",
+    ),
+    "pricing_lead_costplus": (
+        "{fund}: cost-plus contract; the management rate that covers the insurer's operating "
+        "cost is {rate} of the claims paid.",
+        "{fund}：成本加成合同；足以覆盖承办机构运营成本的管理费率为赔付额的 {rate}。",
+    ),
+    "pricing_unavailable": (
+        "{fund}: tender pricing not available: {reason}",
+        "{fund}：无法进行投标定价：{reason}",
+    ),
+    "col_unit": ("Unit", "单位"),
+    "col_value_se": ("Value ± SE", "值 ± 标准误"),
+    "pm_scenario_financing": ("Scenario's financing per head", "情景筹资标准（每人）"),
+    "pm_result": (
+        "Expected result after operating cost at that financing",
+        "该筹资标准下扣除运营成本后的期望经营结果",
+    ),
+    "pm_p_loss": ("Probability of a loss at that financing", "该筹资标准下的亏损概率"),
+    "pm_var": (
+        "VaR {level} at that financing (loss)",
+        "该筹资标准下的风险价值 VaR {level}（损失）",
+    ),
+    "pm_tvar": (
+        "TVaR {level} at that financing (loss)",
+        "该筹资标准下的尾部风险价值 TVaR {level}（损失）",
+    ),
+    "pm_clawback": (
+        "Expected clawback given up at that financing",
+        "该筹资标准下预期返还财政金额",
+    ),
+    "pm_costplus_rate": ("Break-even management rate", "盈亏平衡管理费率"),
+    "pm_claims_ph": ("Expected claims per head", "每人期望赔付"),
+    "pm_cost_ph": (
+        "Expected claims + operating cost per head (break-even without the cap)",
+        "每人期望赔付加运营成本（无利润上限时的盈亏平衡点）",
+    ),
+    "pm_break_even": ("Break-even financing per head", "盈亏平衡筹资标准（每人）"),
+    "pm_gap": (
+        "Gap: what the profit cap costs (break-even − expected cost)",
+        "差额：利润上限的代价（盈亏平衡筹资 − 期望成本）",
+    ),
+    "pm_margin": (
+        "Financing for a {margin} expected margin",
+        "期望利润率达到 {margin} 所需筹资标准",
+    ),
+    "pm_loss_prob": (
+        "Financing keeping P(loss) ≤ {p}",
+        "亏损概率不超过 {p} 所需筹资标准",
+    ),
+    "pm_paths": (
+        "Paths needed for ±{width} yuan ({conf}) on the break-even",
+        "盈亏平衡筹资精确到 ±{width} 元（{conf}）所需路径数",
+    ),
+    "pu_yuan_per_head": ("yuan per head", "元/人"),
+    "pu_probability": ("probability", "概率"),
+    "pu_loss": ("{unit}, loss > 0", "{unit}，损失为正"),
+    "pu_fraction_of_claims": ("of claims paid", "占赔付额"),
+    "pu_paths": ("paths", "条路径"),
+    # ------------------------------------------------------------------ cash flows (issue 8)
+    "sec_cashflow": (
+        "Cash flows within the year and the year-end settlement",
+        "年内现金流与年终结算",
+    ),
+    "cashflow_intro": (
+        "When money moves in the special account of each fund run by an insurer: financing "
+        "transfers in (pre-allocation, true-up after the roster is approved, entrants' financing "
+        "a year late), claim payments out, and the year-end settlement. Simulated on the first "
+        "{k} of the report's {paths} paths, with the same people, admissions and costs as the "
+        "annual engine (each year's claims equal the engine's on every path; only dates are "
+        "added). With so few paths the bands are coarse: run `fundsim cashflow` for more. "
+        "{one_stop} of claims are settled one-stop at discharge, the rest reimbursed on "
+        "application after a reporting and a payment lag. Money in {unit}.",
+        "各商业保险承办基金专户的资金流动时间：筹资拨付（预拨、名册核定后的清算、新增人员次年补拨）、"
+        "赔款支付以及年终结算。基于本报告 {paths} 条路径中的前 {k} 条模拟，人员、住院与费用与年度"
+        "模型完全相同（每条路径各年赔付与年度模型一致，仅增加发生时间）。路径较少，分布带较粗略："
+        "更多路径请使用 `fundsim cashflow`。{one_stop} 的赔付在出院时“一站式”结算，其余在申请后"
+        "经报案与支付时滞报销。金额单位：{unit}。",
+    ),
+    "cashflow_lead": (
+        "{fund}: the lowest balance on the {k} paths was {low} ({unit}), on {date}; the "
+        "balance fell below zero at some time in {p_neg} of the path-years. Settling on paid "
+        "claims claws back {err_paid} ({unit}) a year more than settling on the true incurred "
+        "claims; on paid claims plus the chain-ladder estimate, {err_cl}.",
+        "{fund}：{k} 条路径中最低余额为 {low}（{unit}），出现在 {date}；{p_neg} 的路径-年份中余额曾"
+        "低于零。按已付赔款结算，每年比按真实已发生赔款结算多返还 {err_paid}（{unit}）；按已付赔款加"
+        "链梯法估计结算，多返还 {err_cl}。",
+    ),
+    "cashflow_unavailable": (
+        "{fund}: cash flows not available: {reason}",
+        "{fund}：无法模拟现金流：{reason}",
+    ),
+    "cashflow_none": (
+        "No fund in this scenario is run by an insurer: no special account to follow.",
+        "本情景中没有由商业保险机构承办的基金，无专户现金流可分析。",
+    ),
+    "liquidity_heading": ("Liquidity of the special account", "专户流动性"),
+    "settlement_heading": (
+        "Year-end settlement: clawback on paid, estimated and true incurred claims",
+        "年终结算：按已付、估计与真实已发生赔款计算的返还额",
+    ),
+    "settlement_intro": (
+        "At the settlement date (end of month {month} of the next year) some claims of the year "
+        "are not yet paid, or not yet reported. The clawback is computed on the true incurred "
+        "claims (known only to the simulation), on the claims paid by then, and on paid or "
+        "reported claims plus a chain-ladder estimate of the rest (triangles of the simulated "
+        "paths). Error = clawback on that basis − clawback on the true incurred claims; positive: "
+        "the finance account claws back too much. The contract settles on: {basis}.",
+        "结算日（次年第 {month} 月末）当年部分赔款尚未支付或尚未报案。返还额分别按真实已发生赔款"
+        "（仅模拟中可知）、截至结算日已付赔款、以及已付或已报案赔款加链梯法估计的剩余部分（基于模拟路径"
+        "的进展三角形）计算。误差 = 该口径返还额 − 按真实已发生赔款计算的返还额；为正表示财政多返还。"
+        "合同结算口径：{basis}。",
+    ),
+    "col_lowest": ("Lowest balance (mean ± SE)", "最低余额（均值 ± 标准误）"),
+    "col_lowest_q05": ("Lowest balance, 5%", "最低余额第 5 百分位"),
+    "col_lowest_min": ("Lowest of all paths", "全部路径最低值"),
+    "col_lowest_date": ("on", "日期"),
+    "col_lowest_median_date": ("Median date of the lowest", "最低余额日期中位数"),
+    "col_p_negative": ("P(balance < 0) ± SE", "余额为负的概率 ± 标准误"),
+    "col_days_negative": ("Days below zero (mean)", "余额为负天数（均值）"),
+    "col_balance_end": ("Balance at year end ± SE", "年末余额 ± 标准误"),
+    "col_basis": ("Settled on", "结算口径"),
+    "col_claims_basis": ("Claims on that basis ± SE", "该口径赔款 ± 标准误"),
+    "col_clawback": ("Clawback ± SE", "返还额 ± 标准误"),
+    "col_error": ("Error vs true ± SE", "相对真实值误差 ± 标准误"),
+    "basis_true": ("True incurred claims", "真实已发生赔款"),
+    "basis_paid": ("Paid claims", "已付赔款"),
+    "basis_paid_cl": ("Paid + chain ladder (paid triangle)", "已付赔款 + 链梯法（已付三角形）"),
+    "basis_reported_cl": (
+        "Reported + chain ladder (reported triangle)",
+        "已报案赔款 + 链梯法（已报案三角形）",
+    ),
+    "basis_used": ("used by the contract", "合同采用"),
+    "fig_cashflow": (
+        "Special account balance at each month end",
+        "专户各月末余额",
+    ),
+    "fig_cashflow_caption": (
+        "{k} paths; dotted lines mark the year ends; the months after the last policy year are "
+        "the run-off of its claims.",
+        "{k} 条路径；虚线为年末；最后一个保单年度之后的月份为其赔款的延迟支付期。",
+    ),
+    "axis_month": ("Month end", "月末"),
+    "info_cashflow_paths": ("Cash-flow paths", "现金流路径数"),
 }
 
 
