@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..errors import FundsimError
 from .config import CashflowConfig, TriangleGrain
 from .timing import month_end, month_of
 
@@ -197,7 +198,13 @@ def chain_ladder_ibnr(triangle, year: int, paths: int) -> np.ndarray:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ibnr = cl.Chainladder().fit(triangle).ibnr_
+        try:
+            ibnr = cl.Chainladder().fit(triangle).ibnr_
+        except ValueError as e:  # chainladder's own error on a degenerate triangle
+            raise FundsimError(
+                f"chain ladder for {year}: the claims triangle of {paths} path(s) has too little "
+                f"development history to estimate from ({e}); run more paths or years"
+            ) from None
     values = np.nan_to_num(np.asarray(ibnr.values)[:, 0, :, -1])
     origin_years = pd.DatetimeIndex(ibnr.odims).year.to_numpy()
     per_path = values[:, origin_years == year].sum(axis=1)
