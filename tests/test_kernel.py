@@ -7,7 +7,13 @@ import pytest
 
 from simulation import load_scenario
 from simulation.engine.kernel import PackedCascade, cascade_kernel, per_person
-from simulation.rules.layers import Admissions, CompiledCascade, CompiledLayer, apply_cascade, compile_cascade
+from simulation.rules.layers import (
+    Admissions,
+    CompiledCascade,
+    CompiledLayer,
+    apply_cascade,
+    compile_cascade,
+)
 from simulation.scenario.schema import CLAIM_TYPES, LEVELS, Base, Settlement
 
 N_CAT = 3
@@ -17,7 +23,9 @@ def random_layer(rng: np.random.Generator, j: int, n_bands: int) -> CompiledLaye
     n_lev = len(LEVELS)
     widths = rng.choice([1000.0, 5000.0, 20000.0], size=(N_CAT, n_lev, n_bands))
     start = rng.uniform(0, 5000, size=(N_CAT, n_lev, 1))
-    lower = start + np.concatenate([np.zeros((N_CAT, n_lev, 1)), np.cumsum(widths, -1)[..., :-1]], -1)
+    lower = start + np.concatenate(
+        [np.zeros((N_CAT, n_lev, 1)), np.cumsum(widths, -1)[..., :-1]], -1
+    )
     upper = lower + widths
     upper[..., -1] = np.inf
     ratio = rng.uniform(0, 1, size=(N_CAT, n_lev, n_bands)).round(2)
@@ -85,10 +93,16 @@ def pad(layer: CompiledLayer, n_bands: int) -> CompiledLayer:
         return layer
     z = np.zeros(layer.lower.shape[:-1] + (extra,))
     return CompiledLayer(
-        name=layer.name, fund=layer.fund, base=layer.base, settlement=layer.settlement,
-        covered=layer.covered, claim_types=layer.claim_types,
-        lower=np.concatenate([layer.lower, z], -1), upper=np.concatenate([layer.upper, z], -1),
-        ratio=np.concatenate([layer.ratio, z], -1), cap=layer.cap,
+        name=layer.name,
+        fund=layer.fund,
+        base=layer.base,
+        settlement=layer.settlement,
+        covered=layer.covered,
+        claim_types=layer.claim_types,
+        lower=np.concatenate([layer.lower, z], -1),
+        upper=np.concatenate([layer.upper, z], -1),
+        ratio=np.concatenate([layer.ratio, z], -1),
+        cap=layer.cap,
     )
 
 
@@ -98,11 +112,43 @@ def test_kernel_agrees_on_the_henan_cascade():
     rng = np.random.default_rng(7)
     adm = random_admissions(rng, 5000)
     adm = Admissions(
-        person=adm.person, category=(adm.category % len(cc.categories)).astype(np.int16),
-        level=adm.level, claim_type=adm.claim_type, total=adm.total * 3, in_policy=adm.in_policy * 3,
+        person=adm.person,
+        category=(adm.category % len(cc.categories)).astype(np.int16),
+        level=adm.level,
+        claim_type=adm.claim_type,
+        total=adm.total * 3,
+        in_policy=adm.in_policy * 3,
     )
     expected = apply_cascade(cc, adm)
     pc = PackedCascade(cc, {f: i for i, f in enumerate(s.funds)})
     paid, oop = cascade_kernel(pc, adm)
     np.testing.assert_allclose(paid, expected.paid, rtol=1e-9, atol=1e-6)
     assert (paid > 0).any(axis=0).all(), "every layer should pay something in this sample"
+
+
+def test_engine_pays_its_admissions_as_the_vectorised_cascade():
+    # the fused engine kernel pays what it draws through the same rules: the admissions of a Henan
+    # path (path_claims), paid again by apply_cascade, give the same payments and out-of-pocket
+    from simulation.engine.plan import build_plan
+    from simulation.engine.simulate import path_claims
+
+    s = load_scenario("scenarios/henan_supplementary_2019.toml")
+    plan = build_plan(s, 1)
+    yp = plan.years[0]
+    small = {i for i, g in enumerate(yp.groups) if g.count < 100_000}  # keep the test quick
+    claims = path_claims(plan, 3, 18)[0]
+    keep = np.isin(claims["group"], list(small))
+    c = {k: v[keep] for k, v in claims.items()}
+    adm = Admissions(
+        person=c["group"] * 10_000_000 + c["person"],
+        category=c["category"],
+        level=c["level"],
+        claim_type=c["claim_type"],
+        total=c["total"],
+        in_policy=c["in_policy"],
+    ).validate(len(plan.categories))
+    expected = apply_cascade(yp.cascade, adm)
+    assert len(adm) > 10_000
+    for fund, paid in expected.by_fund(plan.funds).items():
+        np.testing.assert_allclose(c[f"paid_{fund}"], paid, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(c["oop"], expected.oop, rtol=1e-9, atol=1e-6)

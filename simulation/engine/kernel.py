@@ -1,19 +1,57 @@
-"""The layer cascade as one compiled (numba) pass over a year's admissions.
+"""Compiled (numba) pieces of the engine: the layer cascade, and the random draws that feed it.
 
-This is the engine's fast path for :func:`simulation.rules.layers.apply_cascade`, which stays the
-single source of truth of the rules: the kernel follows the same order of steps (see that module's
-docstring) and ``tests/test_kernel.py`` checks that both agree on random layers and admissions.
-Instead of grouped cumulative sums over whole arrays it walks the admissions once, keeping each
-layer's running year-to-date amount for the current person, so it needs no temporary arrays.
+**The cascade.** :func:`pay_admissions` is the engine's fast path for
+:func:`simulation.rules.layers.apply_cascade`, which stays the single source of truth of the rules:
+it follows the same order of steps with the same formulas (see that module's docstring), on a
+buffer of admissions in the CPU cache, and ``tests/test_kernel.py`` checks that both agree on
+random layers and admissions (through :func:`cascade_kernel`) and on the admissions the engine
+draws.
 
-It also reduces per person on the fly: the fund's payments and out-of-pocket cost per person,
-which is all the engine keeps.
+**Random numbers.** The engine's streams are numpy ``PCG64DXSM`` generators (:mod:`.streams`).
+Compiled code advances such a generator itself: :func:`pcg_state` reads its state (128-bit state
+and increment) as four ``uint64``, :func:`next_uint64` is PCG64DXSM's step (numpy's C code: the DXSM
+output of the state, then the cheap-multiplier LCG step) and :func:`set_pcg_state` writes the state
+back, so the generator continues exactly where compiled code stopped. On top of it the samplers
+are line-by-line translations of numpy's own algorithms
+(``numpy/random/src/distributions/distributions.c``: 256-layer ziggurat normal and exponential,
+Marsaglia-Tsang gamma, beta from two gammas or Johnk's method), with numpy's ziggurat tables; from
+the same state they return the same numbers as ``Generator.random``, ``standard_normal``,
+``standard_exponential``, ``standard_gamma`` and ``beta`` (tested bit for bit in
+``tests/test_engine_draws.py``).
+
+Why not numba's own support for Generator objects: it calls numpy's bit generator through a
+function pointer (about 5 ns a number, against about 2 ns inline), and unboxing a generator costs
+tens of microseconds a call. The samplers take the state by value and return ``(value, state)``:
+plain numbers stay in registers, whereas an array argument of a function called in a hot loop
+costs reference counting (atomic operations) at every call.
+
+Numba caches compiled code per source file, and the engine kernel in :mod:`.simulate` inlines the
+functions of this module: after editing it, delete ``simulation/engine/__pycache__/*.nb*`` (or
+touch ``simulate.py``) so that the cached engine kernel is compiled again.
 """
 
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+# numpy's ziggurat tables (numba keeps verbatim copies of numpy's ziggurat_constants.h)
+from numba.np.random._constants import (
+    fe_double,
+    fi_double,
+    ke_double,
+    ki_double,
+    we_double,
+    wi_double,
+    ziggurat_exp_r,
+    ziggurat_nor_inv_r,
+    ziggurat_nor_r,
+)
 
 from ..rules.layers import Admissions, CompiledCascade
 from ..scenario.schema import LEVELS, Base, Settlement
@@ -22,8 +60,18 @@ _BASE_CODE = {Base.IN_POLICY: 0, Base.OUT_OF_POLICY: 1, Base.TOTAL: 2}
 _SETTLEMENT_CODE = {Settlement.PER_ADMISSION: 0, Settlement.ANNUAL_CUMULATIVE: 1}
 
 
+# --------------------------------------------------------------------------- the cascade
+
+
 class PackedCascade:
-    """A :class:`CompiledCascade` as flat arrays for the kernel (built once per year)."""
+    """A :class:`CompiledCascade` as flat arrays for the kernel (built once per year).
+
+    ``arrays`` is the tuple the compiled functions take: ``(base, settlement, covered,
+    claim_types, lower, width, ratio, cap, fund, n_bands, b0)``, schedules reshaped to
+    ``(n_layers, n_categories * n_levels, n_bands)`` (row = category * n_levels + level), with
+    ``width = upper - lower``; ``n_bands[j, row]``: the bands up to the last one with a ratio above
+    0 (later ones pay nothing); ``b0[j, row] = B(0)``, the schedule's value at 0.
+    """
 
     def __init__(self, cc: CompiledCascade, fund_index: dict[str, int]) -> None:
         layers = cc.layers
@@ -42,99 +90,127 @@ class PackedCascade:
         self.fund = np.array([fund_index[layer.fund] for layer in layers], dtype=np.int64)
         self.n_levels = n_lev
         self.n_funds = len(fund_index)
-
-
-@nb.njit(cache=True, inline="always")
-def _schedule(x, lower, upper, ratio, row):
-    total = 0.0
-    for k in range(lower.shape[1]):
-        r = ratio[row, k]
-        if r == 0.0:
-            continue
-        amount = x - lower[row, k]
-        if amount <= 0.0:
-            continue
-        width = upper[row, k] - lower[row, k]
-        if amount > width:
-            amount = width
-        total += r * amount
-    return total
+        self.n_layers = len(layers)
+        self.width = self.upper - self.lower
+        nonzero = self.ratio != 0.0
+        last = self.ratio.shape[2] - np.argmax(nonzero[:, :, ::-1], axis=2)
+        self.n_bands = np.where(nonzero.any(axis=2), last, 0).astype(np.int64)
+        self.b0 = np.zeros(self.n_bands.shape)
+        for k in range(self.ratio.shape[2]):  # B(0), band by band in order, as the kernel sums
+            self.b0 += self.ratio[:, :, k] * np.minimum(
+                np.maximum(0.0 - self.lower[:, :, k], 0.0), self.width[:, :, k]
+            )
+        self.arrays = (
+            self.base, self.settlement, self.covered, self.claim_types, self.lower, self.width,
+            self.ratio, self.cap, self.fund, self.n_bands, self.b0,
+        )  # fmt: skip
 
 
 @nb.njit(cache=True)
-def _cascade(
-    person, category, level, claim_type, total, in_policy,
-    base, settlement, covered, claim_types, lower, upper, ratio, cap, n_levels,
-    paid,
-):  # fmt: skip
-    """Fill ``paid`` (n, n_layers) and return out-of-pocket per admission."""
-    n = person.shape[0]
+def pay_admissions(n, first, category, level, claim_type, total, in_policy, cascade, paid, oop):
+    """Pay ``n`` admissions through the layers of ``cascade`` (:attr:`PackedCascade.arrays`),
+    filling ``paid[j, i]`` (yuan paid by layer ``j`` for admission ``i``) and ``oop[i]``
+    (out-of-pocket yuan). A person's admissions are contiguous and in time order; ``first[i]`` is
+    True at each person's first admission.
+
+    The steps of :func:`simulation.rules.layers.apply_cascade`, layer by layer over all the
+    admissions (each pass is a plain loop the compiler pipelines well): eligibility and base ``x``
+    from the remaining in-/out-of-policy cost (0 when not eligible); the schedule's argument, ``x``
+    per admission or the person's year-to-date base ``S_i`` when annual cumulative; the uncapped
+    payment ``u = B(x)`` or ``B(S_i) - B(S_{i-1})`` with ``B(x) = sum_k ratio_k * min(max(x -
+    lower_k, 0), width_k)`` (the bands in order, as :func:`simulation.rules.layers._uncapped_payment`;
+    ``B(S_0) = B(0)`` from the table ``b0``); the annual cap on the person's cumulative payments,
+    ``min(C_i, cap) - min(C_{i-1}, cap)`` clipped to ``[0, x]``; then the remaining amounts (a
+    ``total`` base is paid from the in-policy remainder first).
+    """
+    base, settlement, covered, claim_types, lower, width, ratio, cap, _fund, n_bands, b0 = cascade
     n_layers = base.shape[0]
-    base_sum = np.zeros(n_layers)  # year-to-date base (annual cumulative layers)
-    unc_sum = np.zeros(n_layers)  # year-to-date uncapped payments
-    oop = np.empty(n)
+    n_levels = lower.shape[1] // covered.shape[1]
+    in_rem = np.empty(n)
+    out_rem = np.empty(n)
+    x = np.empty(n)
+    u = np.empty(n)
+    row = np.empty(n, dtype=np.int64)
     for i in range(n):
-        if i == 0 or person[i] != person[i - 1]:
-            base_sum[:] = 0.0
-            unc_sum[:] = 0.0
-        c = category[i]
-        row = c * n_levels + level[i]
-        in_rem = in_policy[i]
-        out_rem = total[i] - in_policy[i]
-        if out_rem < 0.0:
-            out_rem = 0.0
-        for j in range(n_layers):
-            if not covered[j, c] or not claim_types[j, claim_type[i]]:
-                paid[i, j] = 0.0
-                continue
-            if base[j] == 0:
-                x = in_rem
-            elif base[j] == 1:
-                x = out_rem
+        in_rem[i] = in_policy[i]
+        out_rem[i] = max(total[i] - in_policy[i], 0.0)
+        row[i] = category[i] * n_levels + level[i]
+    for j in range(n_layers):
+        base_j = base[j]
+        cumulative = settlement[j] != 0
+        # eligibility, base x, the schedule's argument (x, or the year-to-date base S_i) and the
+        # uncapped payment u = B(x) or B(S_i) - B(S_{i-1})
+        run = 0.0
+        for i in range(n):
+            if base_j == 0:
+                xi = in_rem[i]
+            elif base_j == 1:
+                xi = out_rem[i]
             else:
-                x = in_rem + out_rem
-            if settlement[j] == 0:
-                u = _schedule(x, lower[j], upper[j], ratio[j], row)
+                xi = in_rem[i] + out_rem[i]
+            xi = xi if covered[j, category[i]] and claim_types[j, claim_type[i]] else 0.0
+            x[i] = xi
+            r = row[i]
+            m = n_bands[j, r]
+            if cumulative:
+                s_before = 0.0 if first[i] else run
+                run = s_before + xi
+                arg = run
             else:
-                s_before = base_sum[j]
-                s_after = s_before + x
-                base_sum[j] = s_after
-                u = _schedule(s_after, lower[j], upper[j], ratio[j], row) - _schedule(
-                    s_before, lower[j], upper[j], ratio[j], row
-                )
-            capj = cap[j, c]
-            before = unc_sum[j]
-            after = before + u
-            unc_sum[j] = after
-            p = min(after, capj) - min(before, capj)
-            if p < 0.0:
-                p = 0.0
-            if p > x:
-                p = x
-            paid[i, j] = p
-            if base[j] == 0:
-                in_rem -= p
-            elif base[j] == 1:
-                out_rem -= p
+                arg = xi
+            b_arg = 0.0
+            for k in range(m):
+                b_arg += ratio[j, r, k] * min(max(arg - lower[j, r, k], 0.0), width[j, r, k])
+            if cumulative:
+                if first[i]:
+                    b_before = b0[j, r]
+                else:
+                    b_before = 0.0
+                    for k in range(m):
+                        b_before += ratio[j, r, k] * min(
+                            max(s_before - lower[j, r, k], 0.0), width[j, r, k]
+                        )
+                u[i] = b_arg - b_before
             else:
-                from_in = min(p, in_rem)
-                in_rem -= from_in
-                out_rem -= p - from_in
-                if out_rem < 0.0:
-                    out_rem = 0.0
-        oop[i] = in_rem + out_rem
-    return oop
+                u[i] = b_arg
+        # annual cap on the person's cumulative payments, then what is left
+        run = 0.0
+        for i in range(n):
+            run = 0.0 if first[i] else run
+            before = run
+            run = run + u[i]
+            cap_i = cap[j, category[i]]
+            p = min(max(min(run, cap_i) - min(before, cap_i), 0.0), x[i])
+            paid[j, i] = p
+            if base_j == 0:
+                in_rem[i] -= p
+            elif base_j == 1:
+                out_rem[i] -= p
+            else:
+                from_in = min(p, in_rem[i])
+                in_rem[i] -= from_in
+                out_rem[i] = max(out_rem[i] - (p - from_in), 0.0)
+    for i in range(n):
+        oop[i] = in_rem[i] + out_rem[i]
+
+
+def first_admissions(person: np.ndarray) -> np.ndarray:
+    """True at each person's first admission (a person's admissions contiguous)."""
+    first = np.ones(person.shape[0], dtype=np.bool_)
+    np.not_equal(person[1:], person[:-1], out=first[1:])
+    return first
 
 
 def cascade_kernel(pc: PackedCascade, adm: Admissions) -> tuple[np.ndarray, np.ndarray]:
     """``(paid (n, n_layers), oop (n,))`` for ``adm``: the same as ``apply_cascade``."""
-    paid = np.empty((len(adm), pc.base.shape[0]))
-    oop = _cascade(
-        adm.person, adm.category, adm.level, adm.claim_type, adm.total, adm.in_policy,
-        pc.base, pc.settlement, pc.covered, pc.claim_types, pc.lower, pc.upper, pc.ratio,
-        pc.cap, pc.n_levels, paid,
+    n = len(adm)
+    paid = np.empty((pc.n_layers, n))
+    oop = np.empty(n)
+    pay_admissions(
+        n, first_admissions(adm.person), adm.category, adm.level, adm.claim_type, adm.total,
+        adm.in_policy, pc.arrays, paid, oop,
     )  # fmt: skip
-    return paid, oop
+    return np.ascontiguousarray(paid.T), oop
 
 
 @nb.njit(cache=True)
@@ -156,3 +232,303 @@ def per_person(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per person (ids 0..n_persons-1): paid by each fund, out-of-pocket; and paid by each layer."""
     return _per_person(person, paid, oop, pc.fund, pc.n_funds, n_persons)
+
+
+# --------------------------------------------------------------------------- PCG64DXSM
+
+_MASK64 = (1 << 64) - 1
+_CHEAP = np.uint64(0xDA942042E4DD58B5)
+"""PCG's 64-bit "cheap multiplier", used by DXSM both as the LCG multiplier and in the output."""
+_U0, _U1, _U3, _U8, _U11, _U32, _U48 = (np.uint64(s) for s in (0, 1, 3, 8, 11, 32, 48))
+_U_IDX = np.uint64(0xFF)
+_U_52 = np.uint64(0x000FFFFFFFFFFFFF)
+_TO_DOUBLE = 1.0 / 9007199254740992.0  # 2^-53
+
+
+@intrinsic
+def _mulhi(typingctx, a, b):
+    """The high 64 bits of the 128-bit product of two ``uint64``."""
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+
+    return sig, codegen
+
+
+def pcg_state(rng: np.random.Generator) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """The state of ``rng`` (a PCG64DXSM generator) as ``(state_hi, state_lo, inc_hi, inc_lo)``."""
+    state = rng.bit_generator.state
+    if state["bit_generator"] != "PCG64DXSM":
+        raise TypeError(
+            f"the engine's kernels need a PCG64DXSM generator, found {state['bit_generator']}"
+        )
+    s, inc = state["state"]["state"], state["state"]["inc"]
+    return tuple(np.uint64(v) for v in (s >> 64, s & _MASK64, inc >> 64, inc & _MASK64))
+
+
+def set_pcg_state(rng: np.random.Generator, s: tuple) -> None:
+    """Write the state ``s`` (from :func:`pcg_state`, advanced by compiled code) back into ``rng``."""
+    state = rng.bit_generator.state
+    hi, lo, inc_hi, inc_lo = (int(v) for v in s)
+    state["state"] = {"state": (hi << 64) | lo, "inc": (inc_hi << 64) | inc_lo}
+    rng.bit_generator.state = state
+
+
+# The samplers take the generator state ``s = (state_hi, state_lo, inc_hi, inc_lo)`` by value and
+# return ``(value, new state)``: plain numbers, so the compiled loops keep the state in registers
+# and never touch reference counts.
+
+
+@nb.njit(cache=True, inline="always")
+def next_uint64(s):
+    """PCG64DXSM: output ``hi ^= hi >> 32; hi *= M; hi ^= hi >> 48; hi *= lo | 1`` of the state,
+    then the step ``state = state * M + inc`` (mod 2^128), ``M = 0xda942042e4dd58b5``."""
+    hi, lo, inc_hi, inc_lo = s
+    out = hi ^ (hi >> _U32)
+    out *= _CHEAP
+    out ^= out >> _U48
+    out *= lo | _U1
+    low = lo * _CHEAP
+    high = _mulhi(lo, _CHEAP) + hi * _CHEAP
+    new_lo = low + inc_lo
+    carry = _U1 if new_lo < low else _U0
+    return out, (high + inc_hi + carry, new_lo, inc_hi, inc_lo)
+
+
+@nb.njit(cache=True, inline="always")
+def next_double(s):
+    """A uniform number on [0, 1): the top 53 bits of :func:`next_uint64` times 2^-53."""
+    r, s = next_uint64(s)
+    return np.float64(r >> _U11) * _TO_DOUBLE, s
+
+
+@nb.njit(cache=True, inline="always")
+def standard_normal(s):
+    """numpy's ``random_standard_normal``: 256-layer ziggurat, exact tail by Marsaglia's method.
+    The common case (a point inside its layer's rectangle, ~99%) is inline, the rest in
+    :func:`_normal_rest`."""
+    r, s = next_uint64(s)
+    idx = np.int64(r & _U_IDX)
+    r >>= _U8
+    rabs = (r >> _U1) & _U_52
+    x = np.float64(rabs) * wi_double[idx]
+    if r & _U1:
+        x = -x
+    if rabs < ki_double[idx]:
+        return x, s
+    return _normal_rest(s, idx, rabs, x)
+
+
+@nb.njit(cache=True)
+def _normal_rest(s, idx, rabs, x):
+    """:func:`standard_normal` after a first draw ``(idx, rabs, x)`` outside its layer's
+    rectangle: the tail or wedge test, then further draws, as numpy does."""
+    while True:
+        if idx == 0:
+            while True:
+                u1, s = next_double(s)
+                u2, s = next_double(s)
+                xx = -ziggurat_nor_inv_r * math.log1p(-u1)
+                yy = -math.log1p(-u2)
+                if yy + yy > xx * xx:
+                    if (rabs >> _U8) & _U1:
+                        return -(ziggurat_nor_r + xx), s
+                    return ziggurat_nor_r + xx, s
+        else:
+            u, s = next_double(s)
+            if (fi_double[idx - 1] - fi_double[idx]) * u + fi_double[idx] < math.exp(-0.5 * x * x):
+                return x, s
+        r, s = next_uint64(s)
+        idx = np.int64(r & _U_IDX)
+        r >>= _U8
+        rabs = (r >> _U1) & _U_52
+        x = np.float64(rabs) * wi_double[idx]
+        if r & _U1:
+            x = -x
+        if rabs < ki_double[idx]:
+            return x, s
+
+
+@nb.njit(cache=True)
+def standard_exponential(s):
+    """numpy's ``random_standard_exponential``: 256-layer ziggurat."""
+    while True:
+        ri, s = next_uint64(s)
+        ri >>= _U3
+        idx = np.int64(ri & _U_IDX)
+        ri >>= _U8
+        x = np.float64(ri) * we_double[idx]
+        if ri < ke_double[idx]:
+            return x, s
+        u, s = next_double(s)
+        if idx == 0:
+            return ziggurat_exp_r - math.log1p(-u), s
+        if (fe_double[idx - 1] - fe_double[idx]) * u + fe_double[idx] < math.exp(-x):
+            return x, s
+
+
+@nb.njit(cache=True, inline="always")
+def standard_gamma(s, shape, d, c):
+    """numpy's ``random_standard_gamma`` of ``shape``: Marsaglia-Tsang for shape above 1 (inline,
+    with ``d = shape - 1/3`` and ``c = 1 / sqrt(9 d)`` precomputed by :func:`gamma_constants`),
+    else :func:`_gamma_small`."""
+    if shape <= 1.0:
+        return _gamma_small(s, shape)
+    while True:
+        x, s = standard_normal(s)
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u, s = next_double(s)
+        if u < 1.0 - 0.0331 * (x * x) * (x * x):
+            return d * v, s
+        if math.log(u) < 0.5 * x * x + d * (1.0 - v + math.log(v)):
+            return d * v, s
+
+
+@nb.njit(cache=True)
+def _gamma_small(s, shape):
+    """numpy's ``random_standard_gamma`` for shape at most 1: exponential for 1, 0 for 0, else
+    Ahrens-Dieter (GS)."""
+    if shape == 1.0:
+        return standard_exponential(s)
+    if shape == 0.0:
+        return 0.0, s
+    while True:
+        u, s = next_double(s)
+        v, s = standard_exponential(s)
+        if u <= 1.0 - shape:
+            x = u ** (1.0 / shape)
+            if x <= v:
+                return x, s
+        else:
+            y = -math.log((1.0 - u) / shape)
+            x = (1.0 - shape + shape * y) ** (1.0 / shape)
+            if x <= v + y:
+                return x, s
+
+
+def gamma_constants(shape: float) -> tuple[float, float]:
+    """``(d, c) = (shape - 1/3, 1 / sqrt(9 d))`` of Marsaglia-Tsang (as numpy computes them;
+    zeros for a shape below 1, which does not use them)."""
+    if shape < 1.0:
+        return 0.0, 0.0
+    d = shape - 1.0 / 3.0
+    return d, 1.0 / math.sqrt(9.0 * d)
+
+
+@nb.njit(cache=True, inline="always")
+def beta(s, a, b, da, ca, db, cb):
+    """numpy's ``random_beta``: ``Ga / (Ga + Gb)`` with ``Ga, Gb`` standard gammas of shapes
+    ``a, b`` (constants ``da, ca`` and ``db, cb`` from :func:`gamma_constants`), or Johnk's
+    method (:func:`_beta_johnk`) when both shapes are at most 1."""
+    if a <= 1.0 and b <= 1.0:
+        return _beta_johnk(s, a, b)
+    ga, s = standard_gamma(s, a, da, ca)
+    gb, s = standard_gamma(s, b, db, cb)
+    return ga / (ga + gb), s
+
+
+@nb.njit(cache=True)
+def _beta_johnk(s, a, b):
+    while True:
+        u, s = next_double(s)
+        v, s = next_double(s)
+        x = u ** (1.0 / a)
+        y = v ** (1.0 / b)
+        xpy = x + y
+        if xpy <= 1.0 and xpy > 0.0:
+            if x + y > 0.0:
+                return x / xpy, s
+            log_x = math.log(u) / a
+            log_y = math.log(v) / b
+            log_m = min(log_x, log_y)
+            log_x -= log_m
+            log_y -= log_m
+            return math.exp(log_x - math.log(math.exp(log_x) + math.exp(log_y))), s
+
+
+# --------------------------------------------------------------------------- severity
+
+
+SEV_COLUMNS = (
+    "body",
+    "p1",
+    "p2",
+    "has_tail",
+    "quantile",
+    "threshold",
+    "shape",
+    "gpd_scale",
+    "d",
+    "c",
+)
+"""Columns of a severity row (:func:`simulation.engine.plan.severity_row`): ``body`` 0 lognormal
+``(p1, p2) = (mu, sigma)``, 1 gamma ``(shape, scale)`` with Marsaglia-Tsang constants ``d, c``."""
+
+_SERIES = 1e-8  # as simulation.models.severity._SERIES
+
+
+@nb.njit(cache=True, inline="always")
+def _gpd_isf(xi, scale, p):
+    """The GPD's ``y`` with ``P(Y > y) = p``: ``scale / xi (p^-xi - 1)`` (series for tiny ``xi``)."""
+    minus_log_p = -math.log(p)
+    b = xi * minus_log_p
+    if b < _SERIES:
+        return scale * minus_log_p * (1.0 + b / 2.0 + b * b / 6.0)
+    return scale * (math.expm1(b) / xi)
+
+
+@nb.njit(cache=True, inline="always")
+def _body(s, body, p1, p2, d, c):
+    if body == 0.0:
+        z, s = standard_normal(s)
+        return math.exp(p1 + p2 * z), s
+    g, s = standard_gamma(s, p1, d, c)
+    return p2 * g, s
+
+
+@nb.njit(cache=True, inline="always")
+def sample_cost(s, sev):
+    """One cost (yuan) from a severity row ``sev`` (:data:`SEV_COLUMNS`): the law of
+    :meth:`simulation.models.severity.SplicedSeverity.sample`.
+
+    Without a tail: the body, ``exp(mu + sigma Z)`` or ``scale * Gamma(shape)``. With a tail one
+    uniform ``U`` decides the part: ``U >= q`` gives the GPD by inversion, ``u + isf((1 - U) / (1 -
+    q))``; ``U < q`` a body cost given ``B <= u``, by rejection of body draws above ``u``
+    (acceptance rate ``q``).
+    """
+    body, p1, p2, has_tail, q, threshold, xi, scale, d, c = sev
+    if has_tail == 0.0:
+        return _body(s, body, p1, p2, d, c)
+    u, s = next_double(s)
+    if u >= q:
+        return threshold + _gpd_isf(xi, scale, (1.0 - u) / (1.0 - q)), s
+    while True:
+        x, s = _body(s, body, p1, p2, d, c)
+        if x <= threshold:
+            return x, s
+
+
+__all__ = [
+    "PackedCascade",
+    "SEV_COLUMNS",
+    "beta",
+    "cascade_kernel",
+    "first_admissions",
+    "gamma_constants",
+    "next_double",
+    "next_uint64",
+    "pay_admissions",
+    "pcg_state",
+    "per_person",
+    "sample_cost",
+    "set_pcg_state",
+    "standard_exponential",
+    "standard_gamma",
+    "standard_normal",
+]

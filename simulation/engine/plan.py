@@ -18,20 +18,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models.frequency import cell_rate
+from ..models.frequency import _sf_table, cell_rate, claim_probability  # the sampler's own table
 from ..models.population import Group, roster_groups
-from ..models.severity import SplicedSeverity, cost_trend_factor, severity_from_config
+from ..models.severity import (
+    SplicedSeverity,
+    beta_params,
+    cost_trend_factor,
+    lognormal_params,
+    severity_from_config,
+)
 from ..rules.layers import CompiledCascade, compile_cascade
-from .kernel import PackedCascade
 from ..scenario.resolve import scenario_for_year
 from ..scenario.schema import (
     CLAIM_TYPES,
     LEVELS,
+    BodyKind,
     ClaimType,
     FrequencyKind,
     Income,
     Scenario,
 )
+from .kernel import SEV_COLUMNS, PackedCascade, gamma_constants
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,48 @@ class GroupPlan:
 
 
 @dataclass(frozen=True)
+class GroupTables:
+    """A group's claim laws as flat arrays for the compiled engine kernel (:mod:`.simulate`).
+
+    One row per claim type the group has, in the order of ``GroupPlan.claims``:
+
+    - ``claim_type`` (int64): claim type code; ``claim_probability``: ``P(N >= 1)``;
+    - ``count_sf``: ``P(N > n)`` for ``n = 1, 2, ...`` (zero-padded; the table of
+      :func:`~simulation.models.frequency.sample_positive_counts`);
+    - ``seg_cum``: cumulative probability that a claim falls in each segment, 1 from the last
+      segment with claims on (so a uniform below 1 never lands on an empty segment);
+    - ``level_cum`` ``(n_ct, n_seg, n_levels)``: cumulative hospital-level mix by segment;
+      ``fixed_level`` ``(n_ct, n_seg)``: the level when the mix has a single level (no draw), else -1;
+    - ``share`` ``(n_ct, n_levels, 7)``: in-policy share ``(mean, a, b, d_a, c_a, d_b, c_b)``, beta
+      ``(a, b)`` with their Marsaglia-Tsang constants (:func:`~.kernel.gamma_constants`); ``a = 0``
+      for a constant share ``mean``;
+
+    and per segment ``seg_start``, ``seg_end``, ``seg_category`` (int64); ``income`` = ``(mu,
+    sigma)`` of the lognormal household income per person.
+    """
+
+    claim_type: np.ndarray
+    claim_probability: np.ndarray
+    count_sf: np.ndarray
+    seg_cum: np.ndarray
+    level_cum: np.ndarray
+    fixed_level: np.ndarray
+    share: np.ndarray
+    seg_start: np.ndarray
+    seg_end: np.ndarray
+    seg_category: np.ndarray
+    income: np.ndarray
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The tables in the order the kernel takes them."""
+        return (
+            self.claim_type, self.claim_probability, self.count_sf, self.seg_cum, self.level_cum,
+            self.fixed_level, self.share, self.seg_start, self.seg_end, self.seg_category, self.income,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class YearPlan:
     year: int
     cascade: CompiledCascade
@@ -80,6 +129,11 @@ class YearPlan:
     groups: tuple[GroupPlan, ...]
     severities: tuple[tuple[SplicedSeverity, ...], ...]
     """Severity by claim type index and level index (None where a claim type has no model)."""
+    severity_table: np.ndarray
+    """The severities as rows for the kernel, ``(n_claim_types, n_levels, len(SEV_COLUMNS))``
+    (:func:`severity_table`)."""
+    tables: tuple[GroupTables, ...]
+    """The kernel tables of each group (same order as ``groups``)."""
     premium: dict[str, float]
     """Yuan raised by each fund in the year (including last year's entrants' financing)."""
     insured: dict[str, float]
@@ -122,7 +176,11 @@ def _per_head(scenario: Scenario, fund: str, tier: str | None, year: int) -> flo
 
 
 def _premium(
-    scenario: Scenario, groups: list[Group], year: int, receivable_groups: list[Group], rec_year: int
+    scenario: Scenario,
+    groups: list[Group],
+    year: int,
+    receivable_groups: list[Group],
+    rec_year: int,
 ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     premium: dict[str, float] = {}
     insured: dict[str, float] = {}
@@ -167,7 +225,9 @@ def _group_plan(scenario: Scenario, g: Group, year: int, cat_code: dict[str, int
         mix = model.severity.level_mix
         level_cum = np.array(
             [
-                np.cumsum([mix.get(s.category, mix.get("default", {})).get(lvl, 0.0) for lvl in LEVELS])
+                np.cumsum(
+                    [mix.get(s.category, mix.get("default", {})).get(lvl, 0.0) for lvl in LEVELS]
+                )
                 for s in g.segments
             ]
         )
@@ -200,6 +260,83 @@ def _group_plan(scenario: Scenario, g: Group, year: int, cat_code: dict[str, int
     )
 
 
+def _cumulative_weights(weights: np.ndarray) -> np.ndarray:
+    cum = np.cumsum(weights)
+    positive = np.flatnonzero(weights > 0)
+    cum[positive[-1] if positive.size else 0 :] = 1.0
+    return cum
+
+
+def _share_row(mean: float, sd: float) -> list[float]:
+    if sd == 0:
+        return [mean, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    a, b = beta_params(mean, sd)
+    return [mean, a, b, *gamma_constants(a), *gamma_constants(b)]
+
+
+def group_tables(g: GroupPlan) -> GroupTables:
+    """The kernel tables of a group (see :class:`GroupTables`)."""
+    n_lev = len(LEVELS)
+    n_ct, n_seg = len(g.claims), len(g.seg_start)
+    sfs = [_sf_table(cp.mean, cp.kind, cp.dispersion) for cp in g.claims]
+    count_sf = np.zeros((n_ct, max((t.size for t in sfs), default=1)))
+    for t, table in enumerate(sfs):
+        count_sf[t, : table.size] = table
+    level_cum = np.zeros((n_ct, n_seg, n_lev))
+    fixed = np.full((n_ct, n_seg), -1, dtype=np.int64)
+    for t, cp in enumerate(g.claims):
+        level_cum[t] = cp.level_cum
+        for s in range(n_seg):
+            probs = np.diff(cp.level_cum[s], prepend=0.0)
+            if np.count_nonzero(probs > 0) == 1:
+                fixed[t, s] = int(np.flatnonzero(probs > 0)[0])
+    return GroupTables(
+        claim_type=np.array([cp.claim_type for cp in g.claims], dtype=np.int64),
+        claim_probability=np.array(
+            [claim_probability(cp.mean, cp.kind, cp.dispersion) for cp in g.claims],
+            dtype=np.float64,
+        ),
+        count_sf=count_sf,
+        seg_cum=np.array([_cumulative_weights(cp.seg_weights) for cp in g.claims]).reshape(
+            n_ct, n_seg
+        ),
+        level_cum=level_cum,
+        fixed_level=fixed,
+        share=np.array(
+            [[_share_row(*cp.in_policy[lvl]) for lvl in range(n_lev)] for cp in g.claims]
+        ).reshape(n_ct, n_lev, 7),
+        seg_start=np.asarray(g.seg_start, dtype=np.float64),
+        seg_end=np.asarray(g.seg_end, dtype=np.float64),
+        seg_category=g.seg_category.astype(np.int64),
+        income=np.array(lognormal_params(g.income.mean_yuan, g.income.cv)),
+    )
+
+
+def severity_row(sev: SplicedSeverity) -> list[float]:
+    """A severity as the kernel's row (columns :data:`~.kernel.SEV_COLUMNS`)."""
+    gamma = sev.body is BodyKind.GAMMA
+    return [
+        1.0 if gamma else 0.0,
+        sev.p1,
+        sev.p2,
+        1.0 if sev.has_tail else 0.0,
+        sev.tail_quantile if sev.has_tail else 1.0,
+        sev.threshold,
+        sev.tail_shape,
+        sev.gpd_scale if sev.has_tail else 0.0,
+        *(gamma_constants(sev.p1) if gamma else (0.0, 0.0)),
+    ]
+
+
+def severity_table(severities: tuple[tuple[SplicedSeverity, ...], ...]) -> np.ndarray:
+    """Rows of :func:`severity_row` by claim type and level (zeros for a claim type without model)."""
+    out = np.zeros((len(CLAIM_TYPES), len(LEVELS), len(SEV_COLUMNS)))
+    for ct, by_level in enumerate(severities):
+        for lvl, sev in enumerate(by_level):
+            out[ct, lvl] = severity_row(sev)
+    return out
+
+
 def build_plan(scenario: Scenario, years: int | None = None) -> RunPlan:
     """Work out the deterministic part of a run of ``years`` policy years (default: the horizon)."""
     horizon = years if years is not None else scenario.horizon_years
@@ -214,9 +351,15 @@ def build_plan(scenario: Scenario, years: int | None = None) -> RunPlan:
         s_year = scenario_for_year(scenario, year)
         changed = any(int(y) <= year for y in scenario.changes)
         cascade = compile_cascade(s_year, year)
-        cascade_old = compile_cascade(scenario_for_year(scenario, year, with_changes=False), year) if changed else None
+        cascade_old = (
+            compile_cascade(scenario_for_year(scenario, year, with_changes=False), year)
+            if changed
+            else None
+        )
         groups = roster_groups(s_year, year)
-        receivable, rec_year = (previous_groups, year - 1) if previous_groups is not None else (groups, year)
+        receivable, rec_year = (
+            (previous_groups, year - 1) if previous_groups is not None else (groups, year)
+        )
         premium, insured, exposure = _premium(s_year, groups, year, receivable, rec_year)
         severities = []
         for ct in CLAIM_TYPES:
@@ -228,15 +371,20 @@ def build_plan(scenario: Scenario, years: int | None = None) -> RunPlan:
             severities.append(
                 tuple(severity_from_config(model.severity.levels[lvl], factor) for lvl in LEVELS)
             )
+        group_plans = tuple(_group_plan(s_year, g, year, cat_code) for g in groups if g.count > 0)
         plans.append(
             YearPlan(
                 year=year,
                 cascade=cascade,
                 cascade_old=cascade_old,
                 packed=PackedCascade(cascade, fund_index),
-                packed_old=PackedCascade(cascade_old, fund_index) if cascade_old is not None else None,
-                groups=tuple(_group_plan(s_year, g, year, cat_code) for g in groups if g.count > 0),
+                packed_old=PackedCascade(cascade_old, fund_index)
+                if cascade_old is not None
+                else None,
+                groups=group_plans,
                 severities=tuple(severities),
+                severity_table=severity_table(tuple(severities)),
+                tables=tuple(group_tables(g) for g in group_plans),
                 premium=premium,
                 insured=insured,
                 exposure=exposure,
@@ -256,4 +404,16 @@ def build_plan(scenario: Scenario, years: int | None = None) -> RunPlan:
     )
 
 
-__all__ = ["ClaimPlan", "GroupPlan", "RunPlan", "YearPlan", "build_plan", "covered_categories", "ClaimType"]
+__all__ = [
+    "ClaimPlan",
+    "ClaimType",
+    "GroupPlan",
+    "GroupTables",
+    "RunPlan",
+    "YearPlan",
+    "build_plan",
+    "covered_categories",
+    "group_tables",
+    "severity_row",
+    "severity_table",
+]

@@ -1,37 +1,66 @@
 """Monte Carlo simulation of one block of paths: claimants, admissions, the cascade, aggregates.
 
-Order of steps for each path, policy year and population group (exchangeable persons of one cell
-with one coverage timeline), all drawn from the group's own stream (see :mod:`.streams`):
+Each population group (exchangeable persons of one cell with one coverage timeline) of each policy
+year draws from its own stream ``stream(seed, block, year, group.key)`` (:mod:`.streams`), in this
+fixed order, so a path's numbers depend only on (scenario, seed, its block):
 
-1. for each claim type, the number of persons with at least one claim, Binomial(n, P(N >= 1));
-   persons with claims of a second type overlap those of the first hypergeometrically (persons are
-   exchangeable, so who they are does not matter, only how many are shared);
-2. each claimant's number of claims from the zero-truncated frequency distribution;
-3. each claim's time (segment with probability proportional to its expected claims, uniform in it),
-   hospital level (by the category's level mix), total cost (spliced severity of the level, trended)
-   and in-policy share (beta);
-4. each claimant's household income (lognormal), for the catastrophic out-of-pocket measure;
-5. the admissions, sorted by person and time, go through the layer cascade (the compiled kernel of
-   :mod:`.kernel`, tested against :func:`simulation.rules.layers.apply_cascade`), and through the
-   rules before any declared change, for the policy-change subsidy; only per-path aggregates are
-   kept.
+1. for the block's :data:`~.streams.BLOCK_PATHS` paths at once (always all of them, however many
+   paths the run has): for each claim type, the number of persons with at least one claim,
+   ``Binomial(n, P(N >= 1))``; the persons with claims of a later type overlap those of the
+   earlier ones hypergeometrically (persons are exchangeable, so who they are does not matter,
+   only how many are shared). Persons are numbered so that those of the first type come first and
+   the overlap of a later type is the first persons.
+2. then path by path, person by person (one compiled pass, :func:`_group_paths`): for each claim
+   type the person has, the number of claims from the zero-truncated frequency law; for each
+   claim its time (one uniform: segment with probability proportional to its expected claims,
+   uniform within it), hospital level (the category's level mix; no draw when the mix has a
+   single level), total cost (spliced severity of the level, trended) and in-policy share (beta;
+   no draw when its sd is 0); then the person's household income (lognormal).
+3. the admissions, each person's in time order, are buffered :data:`CHUNK` at a time, then go
+   through the layer cascade (:func:`.kernel.pay_admissions`, tested against
+   :func:`simulation.rules.layers.apply_cascade`) and, when a rule change is in force, through the
+   rules before it (for the policy-change subsidy); only per-path sums are kept, added person by
+   person in a fixed order (so they do not depend on the buffer size either).
 
-Persons without claims cost no work: they pay nothing and have no out-of-pocket cost.
+Persons without claims cost no work: they pay nothing and have no out-of-pocket cost. The draws
+do not depend on the layers, contracts or financing (common random numbers), and a group's draws
+do not depend on any other group. The samplers (:mod:`.kernel`) are numpy's algorithms on the
+stream's own PCG64DXSM generator; ``tests/test_engine_draws.py`` checks them against numpy and
+against the models of :mod:`simulation.models`.
+
+Cost (measured by ``make bench``): about 50 ns per admission for the reference fund and 120 ns
+for the Henan scenario (four layers, two claim types, spliced tails, beta shares) on one core,
+roughly a third each for the random numbers (some ten per admission, ~2 ns each, plus the
+exponentials of the costs and incomes), the beta and cost transforms, and the cascade. Memory is
+the buffers (a few hundred kB) and the per-path sums: flat in paths and population.
 """
 
 from __future__ import annotations
 
+import math
+
+import numba as nb
 import numpy as np
 
-from ..models.frequency import sample_claimants, sample_positive_counts
-from ..models.income import sample_income
-from ..models.severity import sample_in_policy_share
-from ..rules.layers import Admissions
-from .kernel import cascade_kernel, per_person
-from .plan import GroupPlan, RunPlan, YearPlan
+from ..models.frequency import sample_claimants
+from .kernel import (
+    beta,
+    next_double,
+    pay_admissions,
+    pcg_state,
+    sample_cost,
+    set_pcg_state,
+    standard_normal,
+)
+from .plan import GroupPlan, GroupTables, RunPlan, YearPlan
 from .streams import BLOCK_PATHS, block_paths, stream
 
 Arrays = dict[str, np.ndarray]
+
+# columns of the per-path sums a group returns, after 3 * n_funds + n_layers fund and layer columns
+_CATASTROPHIC, _OOP, _TOTAL, _ADMISSIONS, _CLAIMANTS = range(5)
+# columns of a recorded admission (path_claims), before the n_layers payments
+_REC_COLUMNS = ("person", "time", "category", "level", "claim_type", "total", "in_policy", "oop")
 
 
 def measure_shapes(plan: RunPlan) -> dict[str, int]:
@@ -53,100 +82,302 @@ def measure_shapes(plan: RunPlan) -> dict[str, int]:
     }
 
 
-def _draw_group(
-    rng: np.random.Generator, g: GroupPlan, yp: YearPlan
-) -> tuple[Admissions, np.ndarray, int] | None:
-    """Draw one path's admissions of a group: (admissions, their times in the year, persons)."""
-    persons = 0
-    owners, times, segs, levels, totals, in_pols, ctypes = [], [], [], [], [], [], []
-    for cp in g.claims:
-        k = int(sample_claimants(rng, g.count, cp.mean, cp.kind, cp.dispersion))
-        if persons == 0 or k == 0:
-            overlap = 0
-        else:
-            overlap = int(rng.hypergeometric(persons, max(g.count - persons, 0), k)) if k else 0
-        person_of = np.empty(k, dtype=np.int64)
-        person_of[:overlap] = np.arange(overlap)
-        person_of[overlap:] = persons + np.arange(k - overlap)
-        persons += k - overlap
-        if k == 0:
-            continue
-        counts = sample_positive_counts(rng, k, cp.mean, cp.kind, cp.dispersion)
-        owner = np.repeat(person_of, counts)
-        n = owner.size
-        cum = np.cumsum(cp.seg_weights)
-        seg = np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(cum) - 1)
-        t = g.seg_start[seg] + rng.random(n) * (g.seg_end[seg] - g.seg_start[seg])
-        level = (rng.random(n)[:, None] >= cp.level_cum[seg]).sum(axis=1).astype(np.int8)
-        total = np.empty(n)
-        in_pol = np.empty(n)
-        sev = yp.severities[cp.claim_type]
-        for lvl in range(len(sev)):
-            idx = np.flatnonzero(level == lvl)
-            if idx.size == 0:
-                continue
-            cost = sev[lvl].sample(rng, idx.size)
-            mean, sd = cp.in_policy[lvl]
-            total[idx] = cost
-            in_pol[idx] = cost * sample_in_policy_share(rng, idx.size, mean, sd)
-        owners.append(owner)
-        times.append(t)
-        segs.append(seg)
-        levels.append(level)
-        totals.append(total)
-        in_pols.append(in_pol)
-        ctypes.append(np.full(n, cp.claim_type, dtype=np.int8))
-    if persons == 0:
-        return None
-    owner = np.concatenate(owners)
-    time_of = np.concatenate(times)
-    order = np.argsort(owner + time_of, kind="stable")
-    seg = np.concatenate(segs)[order]
-    adm = Admissions(
-        person=owner[order],
-        category=g.seg_category[seg].astype(np.int16),
-        level=np.concatenate(levels)[order],
-        claim_type=np.concatenate(ctypes)[order],
-        total=np.concatenate(totals)[order],
-        in_policy=np.concatenate(in_pols)[order],
-    )
-    return adm, time_of[order], persons
+# --------------------------------------------------------------------------- the compiled pass
+
+CHUNK = 4096
+"""Admissions drawn before they are paid and summed: buffers stay small (in cache) whatever the
+group's size; the numbers do not depend on it."""
 
 
-def _path_year(
-    plan: RunPlan, yp: YearPlan, gens: dict[str, np.random.Generator], out: Arrays, i: int, y: int
-) -> None:
-    """Simulate path row ``i`` of the block in year index ``y``, adding into ``out``."""
-    share = plan.scenario.economy.catastrophic_share
-    for g in yp.groups:
-        rng = gens[g.key]
-        drawn = _draw_group(rng, g, yp)
-        if drawn is None:
-            continue
-        adm, _times, persons = drawn
-        income = sample_income(rng, persons, g.income)
-        paid, oop = cascade_kernel(yp.packed, adm)
-        fund_pp, oop_pp, layer_sum = per_person(yp.packed, adm.person, paid, oop, persons)
-        catastrophic = int(np.count_nonzero(oop_pp > share * income))
-        fund_sum = fund_pp.sum(axis=0)
-        out["fund_claims"][i, y] += fund_sum
-        out["fund_beneficiaries"][i, y] += np.count_nonzero(fund_pp > 0, axis=0)
-        out["layer_claims"][i, y] += layer_sum
-        c = g.start_category
-        out["category_claims"][i, y, c] += fund_sum.sum()
-        out["category_catastrophic"][i, y, c] += catastrophic
-        out["category_claimants"][i, y, c] += persons
-        out["catastrophic"][i, y, 0] += catastrophic
-        out["oop"][i, y, 0] += oop_pp.sum()
-        out["total_cost"][i, y, 0] += adm.total.sum()
-        out["admissions"][i, y, 0] += adm.person.size
-        out["claimants"][i, y, 0] += persons
-        if yp.packed_old is not None:
-            paid_old, oop_old = cascade_kernel(yp.packed_old, adm)
-            fund_old, _, _ = per_person(yp.packed_old, adm.person, paid_old, oop_old, persons)
-            out["fund_claims_old"][i, y] += fund_old.sum(axis=0)
-        else:
-            out["fund_claims_old"][i, y] += fund_sum
+@nb.njit(cache=True)
+def _grow(rec, need):
+    if need <= rec.shape[0]:
+        return rec
+    bigger = np.empty((max(2 * rec.shape[0], need), rec.shape[1]))
+    bigger[: rec.shape[0]] = rec
+    return bigger
+
+
+@nb.njit(cache=True)
+def _settle_chunk(
+    n, n_pp, person, first, time, category, level, claim_type, total, in_policy, pp_first,
+    pp_income, cascade, cascade_old, has_old, n_funds, catastrophic_share, paid, oop, paid_old,
+    oop_old, row, recording, rec, n_rec,
+):  # fmt: skip
+    """Pay the ``n`` buffered admissions of ``n_pp`` persons and add the sums into ``row`` (one
+    path's sums, columns as in :func:`_group_paths`); append them to ``rec`` when recording."""
+    fund = cascade[8]
+    fund_old = cascade_old[8]
+    n_layers = fund.shape[0]
+    c_old, c_ben, c_layer = n_funds, 2 * n_funds, 3 * n_funds
+    c_tail = 3 * n_funds + n_layers
+    pay_admissions(n, first, category, level, claim_type, total, in_policy, cascade, paid, oop)
+    if has_old:
+        pay_admissions(
+            n, first, category, level, claim_type, total, in_policy, cascade_old, paid_old, oop_old
+        )
+    # Sums continue from the path's running totals in ``row``, admission by admission and person
+    # by person, so they do not depend on where the chunks end.
+    for j in range(n_layers):
+        acc = row[c_layer + j]
+        for a in range(n):
+            acc += paid[j, a]
+        row[c_layer + j] = acc
+    fund_sum = row[:n_funds].copy()
+    fund_old_sum = row[c_old : c_old + n_funds].copy()
+    fund_ben = row[c_ben : c_ben + n_funds].copy()
+    oop_sum = row[c_tail + _OOP]
+    total_sum = row[c_tail + _TOTAL]
+    catastrophic = row[c_tail + _CATASTROPHIC]
+    for q in range(n_pp):
+        a0 = pp_first[q]
+        a1 = pp_first[q + 1] if q + 1 < n_pp else n
+        for f in range(n_funds):
+            fp = 0.0
+            for j in range(n_layers):
+                if fund[j] == f:
+                    for a in range(a0, a1):
+                        fp += paid[j, a]
+            fund_sum[f] += fp
+            if fp > 0.0:
+                fund_ben[f] += 1.0
+            if has_old:
+                fp = 0.0
+                for j in range(fund_old.shape[0]):
+                    if fund_old[j] == f:
+                        for a in range(a0, a1):
+                            fp += paid_old[j, a]
+            fund_old_sum[f] += fp
+        oop_p = 0.0
+        for a in range(a0, a1):
+            oop_p += oop[a]
+            total_sum += total[a]
+        oop_sum += oop_p
+        if oop_p > catastrophic_share * pp_income[q]:
+            catastrophic += 1.0
+    for f in range(n_funds):
+        row[f] = fund_sum[f]
+        row[c_old + f] = fund_old_sum[f]
+        row[c_ben + f] = fund_ben[f]
+    row[c_tail + _CATASTROPHIC] = catastrophic
+    row[c_tail + _OOP] = oop_sum
+    row[c_tail + _TOTAL] = total_sum
+    row[c_tail + _ADMISSIONS] += n
+    row[c_tail + _CLAIMANTS] += n_pp
+    if recording:
+        rec = _grow(rec, n_rec + n)
+        for a in range(n):
+            r = n_rec + a
+            rec[r, 0] = person[a]
+            rec[r, 1] = time[a]
+            rec[r, 2] = category[a]
+            rec[r, 3] = level[a]
+            rec[r, 4] = claim_type[a]
+            rec[r, 5] = total[a]
+            rec[r, 6] = in_policy[a]
+            rec[r, 7] = oop[a]
+            for j in range(n_layers):
+                rec[r, 8 + j] = paid[j, a]
+        n_rec += n
+    return rec, n_rec
+
+
+@nb.njit(cache=True)
+def _group_paths(
+    s, n_paths, record, k, overlap, tables, sev, cascade, cascade_old, has_old, n_funds,
+    catastrophic_share, agg, chunk,
+):  # fmt: skip
+    """Draw and pay ``n_paths`` paths of one group (see the module docstring), adding each path's
+    sums into ``agg[path]``: fund claims, the same under the old rules, beneficiaries by fund,
+    layer claims, then catastrophic, OOP, total cost, admissions and claimants.
+
+    ``s``: the stream's PCG64DXSM state (:func:`.kernel.pcg_state`). ``k``, ``overlap``:
+    claimants by path and claim type, and how many of them are among the persons of the earlier
+    types. Admissions are drawn into buffers of about ``chunk`` rows, then paid and summed.
+    Returns the new state and the admissions of path ``record`` (columns ``_REC_COLUMNS`` then the
+    payments by layer; none when ``record < 0``); the paths before ``record`` are drawn (to advance
+    the stream) but not paid.
+    """
+    (claim_type, s0, count_sf, seg_cum, level_cum, fixed_level, share, seg_start, seg_end,
+     seg_category, income) = tables  # fmt: skip
+    n_layers = cascade[0].shape[0]
+    n_ct = claim_type.shape[0]
+    n_seg = seg_start.shape[0]
+    n_lev = level_cum.shape[2]
+    n_sf = count_sf.shape[1]
+    cap = chunk + (n_sf + 1) * n_ct  # a chunk plus one person's most admissions
+    b_person = np.empty(cap, dtype=np.int64)
+    b_time = np.empty(cap)
+    b_cat = np.empty(cap, dtype=np.int64)
+    b_level = np.empty(cap, dtype=np.int64)
+    b_ct = np.empty(cap, dtype=np.int64)
+    b_total = np.empty(cap)
+    b_in = np.empty(cap)
+    pp_first = np.empty(cap, dtype=np.int64)
+    pp_income = np.empty(cap)
+    b_first = np.zeros(cap, dtype=np.bool_)
+    paid = np.empty((n_layers, cap))
+    oop = np.empty(cap)
+    paid_old = np.empty((cascade_old[0].shape[0], cap))
+    oop_old = np.empty(cap)
+    first = np.empty(n_ct, dtype=np.int64)
+    last = np.empty(n_ct, dtype=np.int64)
+    shared = np.empty(n_ct, dtype=np.int64)
+    rec = np.empty((0, 8 + n_layers))
+    n_rec = 0
+    mu, sigma = income[0], income[1]
+    for path in range(n_paths):
+        persons = 0
+        for t in range(n_ct):
+            shared[t] = overlap[path, t]
+            first[t] = persons
+            persons += k[path, t] - shared[t]
+            last[t] = persons
+        recording = path == record
+        if recording:
+            rec = np.empty((max(2 * persons, 16), 8 + n_layers))
+        n = 0
+        n_pp = 0
+        for i in range(persons):
+            a0 = n
+            for t in range(n_ct):
+                if not (i < shared[t] or (first[t] <= i and i < last[t])):
+                    continue
+                # number of claims: min {n >= 1: P(N > n) <= W}, W = P(N >= 1) (1 - V)
+                # (the first comparison, and those of segments and levels below, are added up
+                # rather than branched on: mispredicted branches cost more than the draws)
+                v, s = next_double(s)
+                w = s0[t] * (1.0 - v)
+                count = 1 + np.int64(count_sf[t, 0] > w)
+                if count == 2:
+                    while count <= n_sf and count_sf[t, count - 1] > w:
+                        count += 1
+                ct = claim_type[t]
+                for _ in range(count):
+                    # time: segment by cumulative weight, uniform within it (one uniform)
+                    u, s = next_double(s)
+                    g = 0
+                    for h in range(n_seg - 1):
+                        g += np.int64(u >= seg_cum[t, h])
+                    below = seg_cum[t, g - 1] if g > 0 else 0.0
+                    frac = (u - below) / (seg_cum[t, g] - below)
+                    lvl = fixed_level[t, g]
+                    if lvl < 0:
+                        v, s = next_double(s)
+                        lvl = 0
+                        for h in range(n_lev - 1):
+                            lvl += np.int64(v >= level_cum[t, g, h])
+                    cost, s = sample_cost(
+                        s,
+                        (sev[ct, lvl, 0], sev[ct, lvl, 1], sev[ct, lvl, 2], sev[ct, lvl, 3],
+                         sev[ct, lvl, 4], sev[ct, lvl, 5], sev[ct, lvl, 6], sev[ct, lvl, 7],
+                         sev[ct, lvl, 8], sev[ct, lvl, 9]),
+                    )  # fmt: skip
+                    a_share = share[t, lvl, 1]
+                    if a_share == 0.0:
+                        part = share[t, lvl, 0]
+                    else:
+                        part, s = beta(
+                            s, a_share, share[t, lvl, 2], share[t, lvl, 3], share[t, lvl, 4],
+                            share[t, lvl, 5], share[t, lvl, 6],
+                        )  # fmt: skip
+                    # insert in time order among the person's admissions so far
+                    when = seg_start[g] + frac * (seg_end[g] - seg_start[g])
+                    b = n
+                    while b > a0 and b_time[b - 1] > when:
+                        b_time[b] = b_time[b - 1]
+                        b_cat[b] = b_cat[b - 1]
+                        b_level[b] = b_level[b - 1]
+                        b_ct[b] = b_ct[b - 1]
+                        b_total[b] = b_total[b - 1]
+                        b_in[b] = b_in[b - 1]
+                        b -= 1
+                    b_person[n] = i
+                    b_time[b] = when
+                    b_cat[b] = seg_category[g]
+                    b_level[b] = lvl
+                    b_ct[b] = ct
+                    b_total[b] = cost
+                    b_in[b] = cost * part
+                    n += 1
+            if n > a0:
+                b_first[a0] = True
+                for a in range(a0 + 1, n):
+                    b_first[a] = False
+            z, s = standard_normal(s)
+            pp_first[n_pp] = a0
+            pp_income[n_pp] = math.exp(mu + sigma * z)
+            n_pp += 1
+            if n >= chunk or i == persons - 1:
+                if path >= record:  # paths before the recorded one are only drawn
+                    rec, n_rec = _settle_chunk(
+                        n, n_pp, b_person, b_first, b_time, b_cat, b_level, b_ct, b_total, b_in,
+                        pp_first, pp_income, cascade, cascade_old, has_old, n_funds,
+                        catastrophic_share, paid, oop, paid_old, oop_old, agg[path], recording,
+                        rec, n_rec,
+                    )  # fmt: skip
+                n = 0
+                n_pp = 0
+    return s, rec[:n_rec]
+
+
+# --------------------------------------------------------------------------- one group, one block
+
+
+def _claimants(rng: np.random.Generator, g: GroupPlan) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1 for the whole block: claimants ``k`` and overlaps, each ``(BLOCK_PATHS, n_ct)``."""
+    n_ct = len(g.claims)
+    k = np.zeros((BLOCK_PATHS, n_ct), dtype=np.int64)
+    overlap = np.zeros((BLOCK_PATHS, n_ct), dtype=np.int64)
+    persons = np.zeros(BLOCK_PATHS, dtype=np.int64)
+    for t, cp in enumerate(g.claims):
+        k[:, t] = sample_claimants(rng, g.count, cp.mean, cp.kind, cp.dispersion, size=BLOCK_PATHS)
+        if t > 0:
+            overlap[:, t] = rng.hypergeometric(persons, g.count - persons, k[:, t])
+        persons += k[:, t] - overlap[:, t]
+    return k, overlap
+
+
+def _run_group(
+    plan: RunPlan, yp: YearPlan, g: GroupPlan, tab: GroupTables, rng: np.random.Generator,
+    n_paths: int, record: int = -1,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per-path sums ``(n_paths, 3 n_funds + n_layers + 5)`` of a group, and the admissions of path
+    ``record`` of the block (see :func:`_group_paths`)."""
+    nf = len(plan.funds)
+    agg = np.zeros((n_paths, 3 * nf + len(plan.layers) + 5))
+    if not g.claims:
+        return agg, np.empty((0, len(_REC_COLUMNS) + len(plan.layers)))
+    k, overlap = _claimants(rng, g)
+    old = yp.packed_old if yp.packed_old is not None else yp.packed
+    state, rec = _group_paths(
+        pcg_state(rng), n_paths, record, k, overlap, tab.arrays, yp.severity_table,
+        yp.packed.arrays, old.arrays, yp.packed_old is not None, nf,
+        plan.scenario.economy.catastrophic_share, agg, CHUNK,
+    )  # fmt: skip
+    set_pcg_state(rng, state)
+    return agg, rec
+
+
+def _add_group(out: Arrays, y: int, category: int, agg: np.ndarray, nf: int, nl: int) -> None:
+    """Add a group's per-path sums into the block's measures for year index ``y``."""
+    tail = 3 * nf + nl
+    claims = agg[:, :nf]
+    out["fund_claims"][:, y] += claims
+    out["fund_claims_old"][:, y] += agg[:, nf : 2 * nf]
+    out["fund_beneficiaries"][:, y] += agg[:, 2 * nf : 3 * nf]
+    out["layer_claims"][:, y] += agg[:, 3 * nf : tail]
+    out["category_claims"][:, y, category] += claims.sum(axis=1)
+    out["category_catastrophic"][:, y, category] += agg[:, tail + _CATASTROPHIC]
+    out["category_claimants"][:, y, category] += agg[:, tail + _CLAIMANTS]
+    for name, col in (
+        ("catastrophic", _CATASTROPHIC),
+        ("oop", _OOP),
+        ("total_cost", _TOTAL),
+        ("admissions", _ADMISSIONS),
+        ("claimants", _CLAIMANTS),
+    ):
+        out[name][:, y, 0] += agg[:, tail + col]
 
 
 def simulate_block(plan: RunPlan, seed: int, block: int, paths: int) -> tuple[int, Arrays]:
@@ -160,57 +391,57 @@ def simulate_block(plan: RunPlan, seed: int, block: int, paths: int) -> tuple[in
     out: Arrays = {
         name: np.zeros((len(rows), n_years, width)) for name, width in measure_shapes(plan).items()
     }
-    gens = [{g.key: stream(seed, block, yp.year, g.key) for g in yp.groups} for yp in plan.years]
-    for i in range(len(rows)):
-        for y, yp in enumerate(plan.years):
-            _path_year(plan, yp, gens[y], out, i, y)
+    nf, nl = len(plan.funds), len(plan.layers)
+    for y, yp in enumerate(plan.years):
+        for g, tab in zip(yp.groups, yp.tables, strict=True):
+            rng = stream(seed, block, yp.year, g.key)
+            agg, _ = _run_group(plan, yp, g, tab, rng, len(rows))
+            _add_group(out, y, g.start_category, agg, nf, nl)
     return block, out
 
 
-
-
-def path_claims(plan: RunPlan, seed: int, path: int, paths: int | None = None) -> list[dict[str, np.ndarray]]:
+def path_claims(
+    plan: RunPlan, seed: int, path: int, paths: int | None = None
+) -> list[dict[str, np.ndarray]]:
     """The admissions of one path, year by year, exactly as the engine drew and paid them.
 
     Returns per policy year a dict of arrays, one row per admission: ``group`` (index into the
     year's groups), ``person`` (within the group), ``time`` (fraction of the year), ``category``,
     ``level``, ``claim_type``, ``total``, ``in_policy``, ``paid_<fund>`` (yuan, each fund), ``oop``.
-    Used by the cash-flow model, which adds timing to the same claims. ``paths`` (the run's path
-    count) does not change the numbers; it is accepted for symmetry with :func:`simulate_block`.
+    Rows are by group, then person, then time. Used by the cash-flow model, which adds timing to
+    the same claims. ``paths`` (the run's path count) does not change the numbers; it is accepted
+    for symmetry with :func:`simulate_block`.
     """
     block = path // BLOCK_PATHS
     offset = path - block * BLOCK_PATHS
+    nl = len(plan.layers)
     years = []
     for yp in plan.years:
         rows: dict[str, list[np.ndarray]] = {}
-        for gi, g in enumerate(yp.groups):
+        for gi, (g, tab) in enumerate(zip(yp.groups, yp.tables, strict=True)):
             rng = stream(seed, block, yp.year, g.key)
-            for _ in range(offset + 1):
-                drawn = _draw_group(rng, g, yp)
-                if drawn is not None:
-                    sample_income(rng, drawn[2], g.income)
-            if drawn is None:
+            _, rec = _run_group(plan, yp, g, tab, rng, offset + 1, record=offset)
+            if rec.shape[0] == 0:
                 continue
-            adm, times, _persons = drawn
-            paid, oop = cascade_kernel(yp.packed, adm)
             cols = {
-                "group": np.full(len(adm), gi),
-                "person": adm.person,
-                "time": times,
-                "category": adm.category,
-                "level": adm.level,
-                "claim_type": adm.claim_type,
-                "total": adm.total,
-                "in_policy": adm.in_policy,
-                "oop": oop,
+                "group": np.full(rec.shape[0], gi),
+                "person": rec[:, 0].astype(np.int64),
+                "time": rec[:, 1].copy(),
+                "category": rec[:, 2].astype(np.int16),
+                "level": rec[:, 3].astype(np.int8),
+                "claim_type": rec[:, 4].astype(np.int8),
+                "total": rec[:, 5].copy(),
+                "in_policy": rec[:, 6].copy(),
+                "oop": rec[:, 7].copy(),
             }
-            fund_paid = np.zeros((len(adm), len(plan.funds)))
+            paid = rec[:, len(_REC_COLUMNS) : len(_REC_COLUMNS) + nl]
+            fund_paid = np.zeros((rec.shape[0], len(plan.funds)))
             np.add.at(fund_paid.T, plan.layer_fund, paid.T)
             for f, name in enumerate(plan.funds):
                 cols[f"paid_{name}"] = fund_paid[:, f]
-            for k, v in cols.items():
-                rows.setdefault(k, []).append(v)
-        years.append({k: np.concatenate(v) for k, v in rows.items()})
+            for key, v in cols.items():
+                rows.setdefault(key, []).append(v)
+        years.append({key: np.concatenate(v) for key, v in rows.items()})
     return years
 
 
