@@ -13,7 +13,10 @@ import argparse
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from ..errors import FundsimError
+from ._common import print_summary
 from .report import ReportRequest, add_report_args, run_request
 
 SCENARIOS = Path("scenarios")
@@ -67,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     code = run_request(req, args, args.log)
     if code == 0 and not args.quiet:
+        summary = pd.read_csv(Path(req.out) / "summary.csv")
+        print(f"\nBase scenario, mean of {req.paths} paths (yuan; standard errors in the report):")
+        print_summary(summary)
         print(
             f"done in {time.perf_counter() - t0:.0f} s; open {Path(req.out) / 'index.html'} in a browser"
         )
