@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from simulation.engine.distributed import dask_runner
 from simulation.engine.result import summary_records
-from simulation.engine.run import run
+from simulation.engine.run import default_threads, in_process, run
 from simulation.scenario import deep_merge, validate_raw
 from simulation.scenario.load import resolve_raw
 
@@ -38,7 +39,23 @@ def same(a, b) -> None:
 
 @pytest.fixture(scope="module")
 def in_process_result():
-    return run(layered(), paths=70, seed=17)
+    return run(layered(), paths=70, seed=17, runner=partial(in_process, threads=1))
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_are_bit_identical_to_one_thread(in_process_result, threads):
+    result = run(layered(), paths=70, seed=17, runner=partial(in_process, threads=threads))
+    same(in_process_result, result)
+
+
+def test_default_threads_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("FUNDSIM_THREADS", "3")
+    assert default_threads() == 3
+    monkeypatch.setenv("FUNDSIM_THREADS", "many")
+    with pytest.raises(ValueError, match="FUNDSIM_THREADS must be a whole number, found 'many'"):
+        default_threads()
+    monkeypatch.delenv("FUNDSIM_THREADS")
+    assert default_threads() >= 1
 
 
 @pytest.mark.parametrize("workers,blocks_per_task", [(1, 4), (2, 1), (2, 3)])

@@ -14,10 +14,11 @@ output of the state, then the cheap-multiplier LCG step) and :func:`set_pcg_stat
 back, so the generator continues exactly where compiled code stopped. On top of it the samplers
 are line-by-line translations of numpy's own algorithms
 (``numpy/random/src/distributions/distributions.c``: 256-layer ziggurat normal and exponential,
-Marsaglia-Tsang gamma, beta from two gammas or Johnk's method), with numpy's ziggurat tables; from
-the same state they return the same numbers as ``Generator.random``, ``standard_normal``,
-``standard_exponential``, ``standard_gamma`` and ``beta`` (tested bit for bit in
-``tests/test_engine_draws.py``).
+Marsaglia-Tsang gamma), with numpy's ziggurat tables; from the same state they return the same
+numbers as ``Generator.random``, ``standard_normal``, ``standard_exponential`` and
+``standard_gamma`` (tested bit for bit in ``tests/test_engine_draws.py``). The beta law of the
+in-policy share is drawn by inversion instead (:func:`table_quantile`, one uniform through a
+quantile table of :mod:`.quantiles`: a few ns against some 20 for numpy's two gammas).
 
 Why not numba's own support for Generator objects: it calls numpy's bit generator through a
 function pointer (about 5 ns a number, against about 2 ns inline), and unboxing a generator costs
@@ -55,6 +56,10 @@ from numba.np.random._constants import (
 
 from ..rules.layers import Admissions, CompiledCascade
 from ..scenario.schema import LEVELS, Base, Settlement
+from .quantiles import EDGE1 as _EDGE1
+from .quantiles import EDGE2 as _EDGE2
+from .quantiles import M as _Q_M
+from .quantiles import R as _Q_R
 
 _BASE_CODE = {Base.IN_POLICY: 0, Base.OUT_OF_POLICY: 1, Base.TOTAL: 2}
 _SETTLEMENT_CODE = {Settlement.PER_ADMISSION: 0, Settlement.ANNUAL_CUMULATIVE: 1}
@@ -106,6 +111,18 @@ class PackedCascade:
         )  # fmt: skip
 
 
+@nb.njit(cache=True, inline="always")
+def _schedule(ratio, lower, width, j, r, m, arg):
+    """``B(arg) = sum_k ratio_k * min(max(arg - lower_k, 0), width_k)`` over the first ``m``
+    bands of row ``r`` of layer ``j``, in order (as :func:`simulation.rules.layers._uncapped_payment`;
+    no early exit at the first band not reached: a data-dependent branch costs more than the
+    remaining terms)."""
+    b = 0.0
+    for k in range(m):
+        b += ratio[j, r, k] * min(max(arg - lower[j, r, k], 0.0), width[j, r, k])
+    return b
+
+
 @nb.njit(cache=True)
 def pay_admissions(n, first, category, level, claim_type, total, in_policy, cascade, paid, oop):
     """Pay ``n`` admissions through the layers of ``cascade`` (:attr:`PackedCascade.arrays`),
@@ -113,85 +130,75 @@ def pay_admissions(n, first, category, level, claim_type, total, in_policy, casc
     (out-of-pocket yuan). A person's admissions are contiguous and in time order; ``first[i]`` is
     True at each person's first admission.
 
-    The steps of :func:`simulation.rules.layers.apply_cascade`, layer by layer over all the
-    admissions (each pass is a plain loop the compiler pipelines well): eligibility and base ``x``
-    from the remaining in-/out-of-policy cost (0 when not eligible); the schedule's argument, ``x``
-    per admission or the person's year-to-date base ``S_i`` when annual cumulative; the uncapped
-    payment ``u = B(x)`` or ``B(S_i) - B(S_{i-1})`` with ``B(x) = sum_k ratio_k * min(max(x -
-    lower_k, 0), width_k)`` (the bands in order, as :func:`simulation.rules.layers._uncapped_payment`;
-    ``B(S_0) = B(0)`` from the table ``b0``); the annual cap on the person's cumulative payments,
-    ``min(C_i, cap) - min(C_{i-1}, cap)`` clipped to ``[0, x]``; then the remaining amounts (a
-    ``total`` base is paid from the in-policy remainder first).
+    The steps of :func:`simulation.rules.layers.apply_cascade`, admission by admission and, within
+    one, layer by layer (a person's running sums per layer stay in small arrays): eligibility and
+    base ``x`` from the remaining in-/out-of-policy cost (0 when not eligible); the schedule's
+    argument, ``x`` per admission or the person's year-to-date base ``S_i`` when annual cumulative;
+    the uncapped payment ``u = B(x)`` or ``B(S_i) - B(S_{i-1})`` with ``B(x) = sum_k ratio_k *
+    min(max(x - lower_k, 0), width_k)`` (:func:`_schedule`; ``B(S_0) = B(0)`` from the table
+    ``b0``, and ``B(S_{i-1})`` is the value computed at the person's previous admission when its
+    schedule row was the same, the very same number); the annual cap on the person's cumulative
+    payments, ``min(C_i, cap) - min(C_{i-1}, cap)`` clipped to ``[0, x]``; then the remaining
+    amounts (a ``total`` base is paid from the in-policy remainder first).
     """
     base, settlement, covered, claim_types, lower, width, ratio, cap, _fund, n_bands, b0 = cascade
     n_layers = base.shape[0]
     n_levels = lower.shape[1] // covered.shape[1]
-    in_rem = np.empty(n)
-    out_rem = np.empty(n)
-    x = np.empty(n)
-    u = np.empty(n)
-    row = np.empty(n, dtype=np.int64)
+    s_run = np.zeros(n_layers)  # the person's year-to-date base S (cumulative layers)
+    b_run = np.zeros(n_layers)  # B(S) at the person's last admission, of row b_row
+    b_row = np.full(n_layers, -1, dtype=np.int64)
+    c_run = np.zeros(n_layers)  # the person's cumulative uncapped payments C
     for i in range(n):
-        in_rem[i] = in_policy[i]
-        out_rem[i] = max(total[i] - in_policy[i], 0.0)
-        row[i] = category[i] * n_levels + level[i]
-    for j in range(n_layers):
-        base_j = base[j]
-        cumulative = settlement[j] != 0
-        # eligibility, base x, the schedule's argument (x, or the year-to-date base S_i) and the
-        # uncapped payment u = B(x) or B(S_i) - B(S_{i-1})
-        run = 0.0
-        for i in range(n):
+        cat = category[i]
+        ct = claim_type[i]
+        r = cat * n_levels + level[i]
+        in_rem = in_policy[i]
+        out_rem = max(total[i] - in_policy[i], 0.0)
+        start = first[i]
+        for j in range(n_layers):
+            base_j = base[j]
             if base_j == 0:
-                xi = in_rem[i]
+                xi = in_rem
             elif base_j == 1:
-                xi = out_rem[i]
+                xi = out_rem
             else:
-                xi = in_rem[i] + out_rem[i]
-            xi = xi if covered[j, category[i]] and claim_types[j, claim_type[i]] else 0.0
-            x[i] = xi
-            r = row[i]
+                xi = in_rem + out_rem
+            xi = xi if covered[j, cat] and claim_types[j, ct] else 0.0
             m = n_bands[j, r]
-            if cumulative:
-                s_before = 0.0 if first[i] else run
-                run = s_before + xi
-                arg = run
-            else:
-                arg = xi
-            b_arg = 0.0
-            for k in range(m):
-                b_arg += ratio[j, r, k] * min(max(arg - lower[j, r, k], 0.0), width[j, r, k])
-            if cumulative:
-                if first[i]:
+            if settlement[j] != 0:
+                s_before = 0.0 if start else s_run[j]
+                arg = s_before + xi
+                s_run[j] = arg
+                if start:
                     b_before = b0[j, r]
+                elif b_row[j] == r:
+                    b_before = b_run[j]
                 else:
-                    b_before = 0.0
-                    for k in range(m):
-                        b_before += ratio[j, r, k] * min(
-                            max(s_before - lower[j, r, k], 0.0), width[j, r, k]
-                        )
-                u[i] = b_arg - b_before
+                    b_before = _schedule(ratio, lower, width, j, r, m, s_before)
+                if xi == 0.0:
+                    b_arg = b_before  # B(S_i) with S_i = S_{i-1}
+                else:
+                    b_arg = _schedule(ratio, lower, width, j, r, m, arg)
+                b_run[j] = b_arg
+                b_row[j] = r
+                u = b_arg - b_before
             else:
-                u[i] = b_arg
-        # annual cap on the person's cumulative payments, then what is left
-        run = 0.0
-        for i in range(n):
-            run = 0.0 if first[i] else run
-            before = run
-            run = run + u[i]
-            cap_i = cap[j, category[i]]
-            p = min(max(min(run, cap_i) - min(before, cap_i), 0.0), x[i])
+                u = _schedule(ratio, lower, width, j, r, m, xi)
+            before = 0.0 if start else c_run[j]
+            c = before + u
+            c_run[j] = c
+            cap_j = cap[j, cat]
+            p = min(max(min(c, cap_j) - min(before, cap_j), 0.0), xi)
             paid[j, i] = p
             if base_j == 0:
-                in_rem[i] -= p
+                in_rem -= p
             elif base_j == 1:
-                out_rem[i] -= p
+                out_rem -= p
             else:
-                from_in = min(p, in_rem[i])
-                in_rem[i] -= from_in
-                out_rem[i] = max(out_rem[i] - (p - from_in), 0.0)
-    for i in range(n):
-        oop[i] = in_rem[i] + out_rem[i]
+                from_in = min(p, in_rem)
+                in_rem -= from_in
+                out_rem = max(out_rem - (p - from_in), 0.0)
+        oop[i] = in_rem + out_rem
 
 
 def first_admissions(person: np.ndarray) -> np.ndarray:
@@ -421,35 +428,41 @@ def gamma_constants(shape: float) -> tuple[float, float]:
     return d, 1.0 / math.sqrt(9.0 * d)
 
 
+_QM = float(_Q_M)
+_Q_EDGE1 = _EDGE1
+_Q_EDGE2 = _EDGE2
+_Q_HI1 = 1.0 - _EDGE1
+_Q_HI2 = 1.0 - _EDGE2
+_Q_SCALE1 = float(_Q_M * _Q_R)
+_Q_SCALE2 = float(_Q_M * _Q_R * _Q_R)
+
+
 @nb.njit(cache=True, inline="always")
-def beta(s, a, b, da, ca, db, cb):
-    """numpy's ``random_beta``: ``Ga / (Ga + Gb)`` with ``Ga, Gb`` standard gammas of shapes
-    ``a, b`` (constants ``da, ca`` and ``db, cb`` from :func:`gamma_constants`), or Johnk's
-    method (:func:`_beta_johnk`) when both shapes are at most 1."""
-    if a <= 1.0 and b <= 1.0:
-        return _beta_johnk(s, a, b)
-    ga, s = standard_gamma(s, a, da, ca)
-    gb, s = standard_gamma(s, b, db, cb)
-    return ga / (ga + gb), s
-
-
-@nb.njit(cache=True)
-def _beta_johnk(s, a, b):
-    while True:
-        u, s = next_double(s)
-        v, s = next_double(s)
-        x = u ** (1.0 / a)
-        y = v ** (1.0 / b)
-        xpy = x + y
-        if xpy <= 1.0 and xpy > 0.0:
-            if x + y > 0.0:
-                return x / xpy, s
-            log_x = math.log(u) / a
-            log_y = math.log(v) / b
-            log_m = min(log_x, log_y)
-            log_x -= log_m
-            log_y -= log_m
-            return math.exp(log_x - math.log(math.exp(log_x) + math.exp(log_y))), s
+def table_quantile(u, tables, c, lvl):
+    """The quantile at ``u`` in [0, 1) of the table ``tables[c, lvl]``
+    (:mod:`simulation.engine.quantiles`: five rows, finer ones at the ends), interpolated linearly.
+    """
+    if u < _Q_EDGE1:
+        if u < _Q_EDGE2:
+            row = 2
+            pos = u * _Q_SCALE2
+        else:
+            row = 1
+            pos = u * _Q_SCALE1
+    elif u >= _Q_HI1:
+        if u >= _Q_HI2:
+            row = 4
+            pos = (u - _Q_HI2) * _Q_SCALE2
+        else:
+            row = 3
+            pos = (u - _Q_HI1) * _Q_SCALE1
+    else:
+        row = 0
+        pos = u * _QM
+    j = min(np.int64(pos), _Q_M - 1)
+    frac = pos - j
+    lo = tables[c, lvl, row, j]
+    return lo + frac * (tables[c, lvl, row, j + 1] - lo)
 
 
 # --------------------------------------------------------------------------- severity
@@ -517,7 +530,6 @@ def sample_cost(s, sev):
 __all__ = [
     "PackedCascade",
     "SEV_COLUMNS",
-    "beta",
     "cascade_kernel",
     "first_admissions",
     "gamma_constants",
@@ -531,4 +543,5 @@ __all__ = [
     "standard_exponential",
     "standard_gamma",
     "standard_normal",
+    "table_quantile",
 ]

@@ -39,6 +39,8 @@ from ..scenario.schema import (
     Scenario,
 )
 from .kernel import SEV_COLUMNS, PackedCascade, gamma_constants
+from .quantiles import M as QUANTILE_CELLS
+from .quantiles import beta_quantile_table
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,8 @@ class GroupTables:
       segment with claims on (so a uniform below 1 never lands on an empty segment);
     - ``level_cum`` ``(n_ct, n_seg, n_levels)``: cumulative hospital-level mix by segment;
       ``fixed_level`` ``(n_ct, n_seg)``: the level when the mix has a single level (no draw), else -1;
-    - ``share`` ``(n_ct, n_levels, 7)``: in-policy share ``(mean, a, b, d_a, c_a, d_b, c_b)``, beta
-      ``(a, b)`` with their Marsaglia-Tsang constants (:func:`~.kernel.gamma_constants`); ``a = 0``
-      for a constant share ``mean``;
+    - ``share`` ``(n_ct, n_levels, 2)``: in-policy share ``(mean, a)``: ``a`` the first shape of its
+      beta law (drawn through the year's ``share_tables``), or 0 for a constant share ``mean``;
 
     and per segment ``seg_start``, ``seg_end``, ``seg_category`` (int64); ``income`` = ``(mu,
     sigma)`` of the lognormal household income per person.
@@ -132,6 +133,9 @@ class YearPlan:
     severity_table: np.ndarray
     """The severities as rows for the kernel, ``(n_claim_types, n_levels, len(SEV_COLUMNS))``
     (:func:`severity_table`)."""
+    share_tables: np.ndarray
+    """Quantile tables of the in-policy shares' beta laws, ``(n_claim_types, n_levels, 5, M + 1)``
+    (:func:`share_tables`; zeros for a constant share)."""
     tables: tuple[GroupTables, ...]
     """The kernel tables of each group (same order as ``groups``)."""
     premium: dict[str, float]
@@ -268,10 +272,7 @@ def _cumulative_weights(weights: np.ndarray) -> np.ndarray:
 
 
 def _share_row(mean: float, sd: float) -> list[float]:
-    if sd == 0:
-        return [mean, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    a, b = beta_params(mean, sd)
-    return [mean, a, b, *gamma_constants(a), *gamma_constants(b)]
+    return [mean, 0.0 if sd == 0 else beta_params(mean, sd)[0]]
 
 
 def group_tables(g: GroupPlan) -> GroupTables:
@@ -304,7 +305,7 @@ def group_tables(g: GroupPlan) -> GroupTables:
         fixed_level=fixed,
         share=np.array(
             [[_share_row(*cp.in_policy[lvl]) for lvl in range(n_lev)] for cp in g.claims]
-        ).reshape(n_ct, n_lev, 7),
+        ).reshape(n_ct, n_lev, 2),
         seg_start=np.asarray(g.seg_start, dtype=np.float64),
         seg_end=np.asarray(g.seg_end, dtype=np.float64),
         seg_category=g.seg_category.astype(np.int64),
@@ -334,6 +335,24 @@ def severity_table(severities: tuple[tuple[SplicedSeverity, ...], ...]) -> np.nd
     for ct, by_level in enumerate(severities):
         for lvl, sev in enumerate(by_level):
             out[ct, lvl] = severity_row(sev)
+    return out
+
+
+def share_tables(scenario: Scenario) -> np.ndarray:
+    """The quantile tables (:func:`~.quantiles.beta_quantile_table`) of the in-policy share of each
+    claim type and level, ``(n_claim_types, n_levels, 5, M + 1)``; zeros where the share is constant
+    or the claim type has no model."""
+    out = np.zeros((len(CLAIM_TYPES), len(LEVELS), 5, QUANTILE_CELLS + 1))
+    for ct, name in enumerate(CLAIM_TYPES):
+        model = scenario.claims.get(name)
+        if model is None:
+            continue
+        for lvl, level in enumerate(LEVELS):
+            cfg = model.severity.levels[level]
+            if cfg.in_policy_sd > 0:
+                out[ct, lvl] = beta_quantile_table(
+                    *beta_params(cfg.in_policy_mean, cfg.in_policy_sd)
+                )
     return out
 
 
@@ -384,6 +403,7 @@ def build_plan(scenario: Scenario, years: int | None = None) -> RunPlan:
                 groups=group_plans,
                 severities=tuple(severities),
                 severity_table=severity_table(tuple(severities)),
+                share_tables=share_tables(s_year),
                 tables=tuple(group_tables(g) for g in group_plans),
                 premium=premium,
                 insured=insured,
@@ -416,4 +436,5 @@ __all__ = [
     "group_tables",
     "severity_row",
     "severity_table",
+    "share_tables",
 ]

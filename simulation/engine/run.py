@@ -14,8 +14,11 @@ contract's own (see :mod:`simulation.rules.contract`), and for the premium-based
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,12 +43,47 @@ class RunInfo:
     runner: str = "in-process"
 
 
+def default_threads() -> int:
+    """Threads of the in-process runner: ``FUNDSIM_THREADS`` if set, else every core this process
+    may use."""
+    env = os.environ.get("FUNDSIM_THREADS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"FUNDSIM_THREADS must be a whole number, found {env!r}") from None
+        if n < 1:
+            raise ValueError(f"FUNDSIM_THREADS must be at least 1, found {n}")
+        return n
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def in_process(
-    plan: RunPlan, seed: int, paths: int, blocks: list[int]
+    plan: RunPlan, seed: int, paths: int, blocks: list[int], threads: int | None = None
 ) -> Iterable[tuple[int, Arrays]]:
-    """Run blocks one after another in this process."""
-    for b in blocks:
-        yield simulate_block(plan, seed, b, paths)
+    """Run blocks in this process, on ``threads`` threads (default :func:`default_threads`).
+
+    The compiled kernel releases the GIL, so threads use several cores without copying the plan;
+    each block is a pure function of (plan, seed, block) and lands at its own place, so the result
+    does not depend on the number of threads. Blocks are yielded in order.
+    """
+    threads = default_threads() if threads is None else threads
+    if threads <= 1 or len(blocks) <= 1:
+        for b in blocks:
+            yield simulate_block(plan, seed, b, paths)
+        return
+    with ThreadPoolExecutor(max_workers=min(threads, len(blocks))) as pool:
+        pending = deque()
+        todo = iter(blocks)
+        for b in todo:  # keep a few blocks per thread in flight: memory stays flat in paths
+            pending.append(pool.submit(simulate_block, plan, seed, b, paths))
+            if len(pending) >= 2 * threads:
+                break
+        while pending:
+            yield pending.popleft().result()
+            for b in todo:
+                pending.append(pool.submit(simulate_block, plan, seed, b, paths))
+                break
 
 
 def simulate_paths(

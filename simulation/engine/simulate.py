@@ -14,8 +14,8 @@ fixed order, so a path's numbers depend only on (scenario, seed, its block):
    type the person has, the number of claims from the zero-truncated frequency law; for each
    claim its time (one uniform: segment with probability proportional to its expected claims,
    uniform within it), hospital level (the category's level mix; no draw when the mix has a
-   single level), total cost (spliced severity of the level, trended) and in-policy share (beta;
-   no draw when its sd is 0); then the person's household income (lognormal).
+   single level), total cost (spliced severity of the level, trended) and in-policy share (beta,
+   by inversion through a quantile table, :mod:`.quantiles`; no draw when its sd is 0); then the person's household income (lognormal).
 3. the admissions, each person's in time order, are buffered :data:`CHUNK` at a time, then go
    through the layer cascade (:func:`.kernel.pay_admissions`, tested against
    :func:`simulation.rules.layers.apply_cascade`) and, when a rule change is in force, through the
@@ -44,13 +44,13 @@ import numpy as np
 
 from ..models.frequency import sample_claimants
 from .kernel import (
-    beta,
     next_double,
     pay_admissions,
     pcg_state,
     sample_cost,
     set_pcg_state,
     standard_normal,
+    table_quantile,
 )
 from .plan import GroupPlan, GroupTables, RunPlan, YearPlan
 from .streams import BLOCK_PATHS, block_paths, stream
@@ -116,45 +116,42 @@ def _settle_chunk(
         pay_admissions(
             n, first, category, level, claim_type, total, in_policy, cascade_old, paid_old, oop_old
         )
-    # Sums continue from the path's running totals in ``row``, admission by admission and person
-    # by person, so they do not depend on where the chunks end.
-    for j in range(n_layers):
-        acc = row[c_layer + j]
-        for a in range(n):
-            acc += paid[j, a]
-        row[c_layer + j] = acc
+    # Sums continue from the path's running totals in ``row``, person by person and admission by
+    # admission, so they do not depend on where the chunks end.
+    layer_sum = row[c_layer : c_layer + n_layers].copy()
     fund_sum = row[:n_funds].copy()
     fund_old_sum = row[c_old : c_old + n_funds].copy()
     fund_ben = row[c_ben : c_ben + n_funds].copy()
+    fp = np.empty(n_funds)
+    fp_old = np.empty(n_funds)
     oop_sum = row[c_tail + _OOP]
     total_sum = row[c_tail + _TOTAL]
     catastrophic = row[c_tail + _CATASTROPHIC]
     for q in range(n_pp):
         a0 = pp_first[q]
         a1 = pp_first[q + 1] if q + 1 < n_pp else n
-        for f in range(n_funds):
-            fp = 0.0
-            for j in range(n_layers):
-                if fund[j] == f:
-                    for a in range(a0, a1):
-                        fp += paid[j, a]
-            fund_sum[f] += fp
-            if fp > 0.0:
-                fund_ben[f] += 1.0
-            if has_old:
-                fp = 0.0
-                for j in range(fund_old.shape[0]):
-                    if fund_old[j] == f:
-                        for a in range(a0, a1):
-                            fp += paid_old[j, a]
-            fund_old_sum[f] += fp
+        fp[:] = 0.0
+        fp_old[:] = 0.0
         oop_p = 0.0
         for a in range(a0, a1):
+            for j in range(n_layers):
+                p = paid[j, a]
+                fp[fund[j]] += p
+                layer_sum[j] += p
+            if has_old:
+                for j in range(fund_old.shape[0]):
+                    fp_old[fund_old[j]] += paid_old[j, a]
             oop_p += oop[a]
             total_sum += total[a]
+        # (counts added as 0/1 rather than branched on: these branches are unpredictable)
+        for f in range(n_funds):
+            fund_sum[f] += fp[f]
+            fund_ben[f] += np.float64(fp[f] > 0.0)
+            fund_old_sum[f] += fp_old[f] if has_old else fp[f]
         oop_sum += oop_p
-        if oop_p > catastrophic_share * pp_income[q]:
-            catastrophic += 1.0
+        catastrophic += np.float64(oop_p > catastrophic_share * pp_income[q])
+    for j in range(n_layers):
+        row[c_layer + j] = layer_sum[j]
     for f in range(n_funds):
         row[f] = fund_sum[f]
         row[c_old + f] = fund_old_sum[f]
@@ -182,10 +179,10 @@ def _settle_chunk(
     return rec, n_rec
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _group_paths(
-    s, n_paths, record, k, overlap, tables, sev, cascade, cascade_old, has_old, n_funds,
-    catastrophic_share, agg, chunk,
+    s, n_paths, record, k, overlap, tables, sev, share_tab, cascade, cascade_old, has_old,
+    n_funds, catastrophic_share, agg, chunk,
 ):  # fmt: skip
     """Draw and pay ``n_paths`` paths of one group (see the module docstring), adding each path's
     sums into ``agg[path]``: fund claims, the same under the old rules, beneficiaries by fund,
@@ -273,14 +270,11 @@ def _group_paths(
                          sev[ct, lvl, 4], sev[ct, lvl, 5], sev[ct, lvl, 6], sev[ct, lvl, 7],
                          sev[ct, lvl, 8], sev[ct, lvl, 9]),
                     )  # fmt: skip
-                    a_share = share[t, lvl, 1]
-                    if a_share == 0.0:
+                    if share[t, lvl, 1] == 0.0:
                         part = share[t, lvl, 0]
                     else:
-                        part, s = beta(
-                            s, a_share, share[t, lvl, 2], share[t, lvl, 3], share[t, lvl, 4],
-                            share[t, lvl, 5], share[t, lvl, 6],
-                        )  # fmt: skip
+                        v, s = next_double(s)
+                        part = table_quantile(v, share_tab, ct, lvl)
                     # insert in time order among the person's admissions so far
                     when = seg_start[g] + frac * (seg_end[g] - seg_start[g])
                     b = n
@@ -352,7 +346,7 @@ def _run_group(
     old = yp.packed_old if yp.packed_old is not None else yp.packed
     state, rec = _group_paths(
         pcg_state(rng), n_paths, record, k, overlap, tab.arrays, yp.severity_table,
-        yp.packed.arrays, old.arrays, yp.packed_old is not None, nf,
+        yp.share_tables, yp.packed.arrays, old.arrays, yp.packed_old is not None, nf,
         plan.scenario.economy.catastrophic_share, agg, CHUNK,
     )  # fmt: skip
     set_pcg_state(rng, state)
