@@ -475,3 +475,23 @@ def test_cli_errors_are_one_line(capsys):
         main(["price", str(LAYERED), "--fund", FUND, "--target", "margin:0.5", "--paths", "16"])
         == 2
     )
+
+
+def test_loss_probability_of_one_has_a_zero_standard_error():
+    # 60 equal weights of 1/60 add up to 1.0000000000000007: the probability is clipped to 1, not
+    # left above it (where its standard error, sqrt(p (1 - p) / k), failed on a negative number)
+    from simulation.pricing.measures import _period_measures
+
+    k = 60
+    cols = {
+        name: np.zeros(k)
+        for name in (
+            "claims", "operating_cost", "clawback", "subsidy", "fund_loss_share",
+            "management_payment",
+        )
+    }  # fmt: skip
+    cols["premium"] = np.full(k, 100.0)
+    cols["insurer_result_net"] = -np.arange(1.0, k + 1.0)
+    m = _period_measures("term", 1, cols, np.full(k, 1.0 / k), False, (0.95,))
+    assert m.p_loss == 1.0
+    assert m.p_loss_se == 0.0

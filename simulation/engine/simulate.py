@@ -130,8 +130,9 @@ def _settle_chunk(
     for q in range(n_pp):
         a0 = pp_first[q]
         a1 = pp_first[q + 1] if q + 1 < n_pp else n
-        fp[:] = 0.0
-        fp_old[:] = 0.0
+        for f in range(n_funds):  # (a loop, not ``fp[:] = 0``: a slice costs reference counting)
+            fp[f] = 0.0
+            fp_old[f] = 0.0
         oop_p = 0.0
         for a in range(a0, a1):
             for j in range(n_layers):

@@ -1,0 +1,92 @@
+"""What a pricing solve aims at: break-even, a target margin, or a bound on the loss probability.
+
+A :class:`Target` is stated over the pricing horizon (the term): ``E[R] = 0``, ``E[R] = m * P``
+(``P`` the premium in yuan; the expected claims paid for the cost-plus management rate), or
+``P(R < 0) <= a``, ``R`` the insurer's net result in yuan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..errors import FundsimError
+
+
+class TargetKind(StrEnum):
+    """What a solve aims at, over the pricing horizon."""
+
+    BREAK_EVEN = "break-even"  # E[R] = 0
+    MARGIN = "margin"  # E[R] = m * P (premium), or m * E[S] for the management rate
+    LOSS_PROBABILITY = "loss-prob"  # P(R < 0) <= a
+
+
+@dataclass(frozen=True)
+class Target:
+    """A pricing target: ``Target.parse("margin:0.02")``, ``Target.loss_probability(0.1)``."""
+
+    kind: TargetKind = TargetKind.BREAK_EVEN
+    value: float = 0.0
+
+    def __post_init__(self) -> None:
+        kind = TargetKind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        if not math.isfinite(self.value):
+            raise FundsimError(f"target {kind.value}: value must be finite, found {self.value!r}")
+        if kind is TargetKind.LOSS_PROBABILITY and not 0.0 < self.value < 1.0:
+            raise FundsimError(
+                f"target loss-prob: the probability of a loss must be in (0, 1), found {self.value:g}"
+            )
+        if kind is TargetKind.MARGIN and not -1.0 < self.value < 1.0:
+            raise FundsimError(f"target margin: a margin must be in (-1, 1), found {self.value:g}")
+        if kind is TargetKind.BREAK_EVEN and self.value != 0.0:
+            raise FundsimError("target break-even takes no value")
+
+    @classmethod
+    def break_even(cls) -> Target:
+        return cls(TargetKind.BREAK_EVEN)
+
+    @classmethod
+    def margin(cls, margin: float) -> Target:
+        return cls(TargetKind.MARGIN, float(margin))
+
+    @classmethod
+    def loss_probability(cls, probability: float) -> Target:
+        return cls(TargetKind.LOSS_PROBABILITY, float(probability))
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """``break-even``, ``margin:0.02`` or ``loss-prob:0.1``."""
+        name, _, value = str(text).strip().partition(":")
+        allowed = "break-even, margin:M (e.g. margin:0.02) or loss-prob:A (e.g. loss-prob:0.1)"
+        try:
+            kind = TargetKind(name)
+        except ValueError:
+            raise FundsimError(f"unknown target {text!r}; expected {allowed}") from None
+        if kind is TargetKind.BREAK_EVEN:
+            if value:
+                raise FundsimError(f"target {text!r}: break-even takes no value")
+            return cls.break_even()
+        try:
+            number = float(value)
+        except ValueError:
+            raise FundsimError(f"target {text!r}: expected a number after ':'; {allowed}") from None
+        return cls(kind, number)
+
+    @property
+    def is_mean(self) -> bool:
+        return self.kind is not TargetKind.LOSS_PROBABILITY
+
+    def __str__(self) -> str:
+        return (
+            self.kind.value
+            if self.kind is TargetKind.BREAK_EVEN
+            else f"{self.kind.value}:{self.value:g}"
+        )
+
+
+def _target(target: Target | str | None) -> Target:
+    if target is None:
+        return Target.break_even()
+    return target if isinstance(target, Target) else Target.parse(target)
