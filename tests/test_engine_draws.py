@@ -325,3 +325,23 @@ def _no_pay(pc: K.PackedCascade) -> K.PackedCascade:
         zero_ratio if a is pc.ratio else zero_b0 if a is pc.b0 else a for a in pc.arrays
     )
     return out
+
+
+def test_block_claims_are_path_claims_of_every_path():
+    # the block iterator keeps each group's stream between paths: the same admissions as drawing
+    # each path alone (which redraws the paths before it), multi-year, with a partial last block
+    s = load_scenario(DATA / "layered.toml")
+    plan = build_plan(s, 2)
+    paths = BLOCK_PATHS + 5
+    seen = []
+    for block in range(2):
+        for path, years in sim.block_claims(plan, 4, block, paths):
+            seen.append(path)
+            expected = sim.path_claims(plan, 4, path)
+            assert len(years) == len(expected) == 2
+            for got, want in zip(years, expected, strict=True):
+                assert got.keys() == want.keys()
+                assert got["total"].size > 0
+                for key in want:
+                    np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+    assert seen == list(range(paths))

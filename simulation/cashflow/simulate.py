@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from ..engine.plan import RunPlan, YearPlan, build_plan, covered_categories
-from ..engine.simulate import path_claims
+from ..engine.simulate import block_claims, path_claims
+from ..engine.streams import n_blocks
 from ..errors import FundsimError
 from ..rules.contract import settle_year
 from ..scenario.resolve import scenario_for_year
@@ -174,14 +175,21 @@ def fund_financing(plan: RunPlan, fund: str, config: CashflowConfig) -> tuple[Fi
 
 
 def path_developments(
-    plan: RunPlan, seed: int, path: int, fund: str, config: CashflowConfig
+    plan: RunPlan,
+    seed: int,
+    path: int,
+    fund: str,
+    config: CashflowConfig,
+    years: list[dict[str, np.ndarray]] | None = None,
 ) -> list[Development]:
     """The dated claims of ``fund`` on ``path``, one :class:`~.ibnr.Development` per policy year.
 
     Lags are drawn for every admission of the year (whichever fund pays it), so an admission has the
-    same dates in the analysis of every fund.
+    same dates in the analysis of every fund. ``years``: the path's admissions when already drawn
+    (:func:`~simulation.engine.simulate.block_claims`), else they are drawn here.
     """
-    years = path_claims(plan, seed, path)
+    if years is None:
+        years = path_claims(plan, seed, path)
     out = []
     for index, (yp, claims) in enumerate(zip(plan.years, years, strict=True)):
         if not claims or claims["time"].size == 0:
@@ -392,10 +400,11 @@ def simulate_cashflow(
     financing = fund_financing(plan, fund, config)
 
     developments = []
-    for p in range(paths):
-        developments.append(path_developments(plan, seed, p, fund, config))
-        if progress is not None:
-            progress(1)
+    for block in range(n_blocks(paths)):  # each block's streams drawn once, a path at a time
+        for p, claims in block_claims(plan, seed, block, paths):
+            developments.append(path_developments(plan, seed, p, fund, config, claims))
+            if progress is not None:
+                progress(1)
     estimates = tuple(
         settlement_estimates(developments, y, config, start_year) for y in range(n_years)
     )

@@ -38,6 +38,7 @@ the buffers (a few hundred kB) and the per-path sums: flat in paths and populati
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numba as nb
 import numpy as np
@@ -395,6 +396,73 @@ def simulate_block(plan: RunPlan, seed: int, block: int, paths: int) -> tuple[in
     return block, out
 
 
+def _claims_columns(plan: RunPlan, gi: int, rec: np.ndarray) -> dict[str, np.ndarray]:
+    """A group's recorded admissions (:data:`_REC_COLUMNS`, then payments by layer) as named
+    columns, with the payments summed by fund."""
+    nl = len(plan.layers)
+    cols = {
+        "group": np.full(rec.shape[0], gi),
+        "person": rec[:, 0].astype(np.int64),
+        "time": rec[:, 1].copy(),
+        "category": rec[:, 2].astype(np.int16),
+        "level": rec[:, 3].astype(np.int8),
+        "claim_type": rec[:, 4].astype(np.int8),
+        "total": rec[:, 5].copy(),
+        "in_policy": rec[:, 6].copy(),
+        "oop": rec[:, 7].copy(),
+    }
+    paid = rec[:, len(_REC_COLUMNS) : len(_REC_COLUMNS) + nl]
+    fund_paid = np.zeros((rec.shape[0], len(plan.funds)))
+    np.add.at(fund_paid.T, plan.layer_fund, paid.T)
+    for f, name in enumerate(plan.funds):
+        cols[f"paid_{name}"] = fund_paid[:, f]
+    return cols
+
+
+def block_claims(
+    plan: RunPlan, seed: int, block: int, paths: int | None = None
+) -> Iterator[tuple[int, list[dict[str, np.ndarray]]]]:
+    """The admissions of each path of block ``block``, in path order: ``(path, years)`` with
+    ``years`` as :func:`path_claims` returns them.
+
+    Each group's stream is drawn once: a group's paths are consecutive in its stream, so the
+    stream's state after one path (and the block's claimant counts) is kept and the next path
+    continues from it, exactly as :func:`simulate_block` draws them. Only one path's admissions
+    are held at a time. ``paths`` (the run's path count, default: the whole block) limits the
+    last block.
+    """
+    rows_of_block = block_paths(block, paths if paths is not None else (block + 1) * BLOCK_PATHS)
+    streams: dict[tuple[int, int], tuple] = {}
+    for offset, path in enumerate(rows_of_block):
+        years = []
+        for y, yp in enumerate(plan.years):
+            old = yp.packed_old if yp.packed_old is not None else yp.packed
+            rows: dict[str, list[np.ndarray]] = {}
+            for gi, (g, tab) in enumerate(zip(yp.groups, yp.tables, strict=True)):
+                if not g.claims:
+                    continue
+                if (y, gi) not in streams:
+                    rng = stream(seed, block, yp.year, g.key)
+                    k, overlap = _claimants(rng, g)
+                    streams[y, gi] = (pcg_state(rng), k, overlap)
+                state, k, overlap = streams[y, gi]
+                agg = np.zeros((1, 3 * len(plan.funds) + len(plan.layers) + 5))
+                state, rec = _group_paths(
+                    state, 1, 0, k[offset : offset + 1], overlap[offset : offset + 1],
+                    tab.arrays, yp.severity_table, yp.share_tables, yp.packed.arrays,
+                    old.arrays, yp.packed_old is not None, len(plan.funds),
+                    plan.scenario.economy.catastrophic_share, agg, CHUNK,
+                )  # fmt: skip
+                # (numba returns the state as Python ints: back to uint64 for the next call)
+                streams[y, gi] = (tuple(np.uint64(v) for v in state), k, overlap)
+                if rec.shape[0] == 0:
+                    continue
+                for key, v in _claims_columns(plan, gi, rec).items():
+                    rows.setdefault(key, []).append(v)
+            years.append({key: np.concatenate(v) for key, v in rows.items()})
+        yield path, years
+
+
 def path_claims(
     plan: RunPlan, seed: int, path: int, paths: int | None = None
 ) -> list[dict[str, np.ndarray]]:
@@ -405,11 +473,11 @@ def path_claims(
     ``level``, ``claim_type``, ``total``, ``in_policy``, ``paid_<fund>`` (yuan, each fund), ``oop``.
     Rows are by group, then person, then time. Used by the cash-flow model, which adds timing to
     the same claims. ``paths`` (the run's path count) does not change the numbers; it is accepted
-    for symmetry with :func:`simulate_block`.
+    for symmetry with :func:`simulate_block`. For many paths, :func:`block_claims` draws each
+    block once.
     """
     block = path // BLOCK_PATHS
     offset = path - block * BLOCK_PATHS
-    nl = len(plan.layers)
     years = []
     for yp in plan.years:
         rows: dict[str, list[np.ndarray]] = {}
@@ -418,26 +486,10 @@ def path_claims(
             _, rec = _run_group(plan, yp, g, tab, rng, offset + 1, record=offset)
             if rec.shape[0] == 0:
                 continue
-            cols = {
-                "group": np.full(rec.shape[0], gi),
-                "person": rec[:, 0].astype(np.int64),
-                "time": rec[:, 1].copy(),
-                "category": rec[:, 2].astype(np.int16),
-                "level": rec[:, 3].astype(np.int8),
-                "claim_type": rec[:, 4].astype(np.int8),
-                "total": rec[:, 5].copy(),
-                "in_policy": rec[:, 6].copy(),
-                "oop": rec[:, 7].copy(),
-            }
-            paid = rec[:, len(_REC_COLUMNS) : len(_REC_COLUMNS) + nl]
-            fund_paid = np.zeros((rec.shape[0], len(plan.funds)))
-            np.add.at(fund_paid.T, plan.layer_fund, paid.T)
-            for f, name in enumerate(plan.funds):
-                cols[f"paid_{name}"] = fund_paid[:, f]
-            for key, v in cols.items():
+            for key, v in _claims_columns(plan, gi, rec).items():
                 rows.setdefault(key, []).append(v)
         years.append({key: np.concatenate(v) for key, v in rows.items()})
     return years
 
 
-__all__ = ["BLOCK_PATHS", "measure_shapes", "path_claims", "simulate_block"]
+__all__ = ["BLOCK_PATHS", "block_claims", "measure_shapes", "path_claims", "simulate_block"]
