@@ -139,6 +139,16 @@ def province_scale() -> None:
         "  => 10,000 paths on this machine (measured rate x 10,000)",
         f"{secs / paths * 10000 / 60:.1f} min (goal < 3)",
     )
+    # the floor: numpy alone drawing each path's claimants, counts and one lognormal cost per
+    # admission (nothing else: no times, levels, shares, incomes, rules or sums), on every core
+    res = run(s, paths=2, seed=1, years=1, runner=ONE_THREAD)
+    adm = float(res.sims["admissions"].sum()) / 2
+    persons = res.plan.years[0].population
+    floor = rng_baseline(int(adm), persons, adm / persons)
+    line(
+        f"  floor: bare RNG for the same {adm:,.0f} admissions a path, 10,000 paths",
+        f"{floor * 10000 / threads / 60:.1f} min on {threads} cores",
+    )
     s1m = scaled_population(HENAN, 0.2)
     paths = 32 if QUICK else 64
     secs = wall_run(s1m, paths, years=10, repeats=1)
@@ -147,6 +157,15 @@ def province_scale() -> None:
         f"{secs:.1f} s ({secs / paths:.3f} s a path)",
     )
     line("  => 10,000 paths on this machine", f"{secs / paths * 10000 / 60:.1f} min (goal < 5)")
+    res = run(s1m, paths=1, seed=1, years=10, runner=ONE_THREAD)
+    floor = sum(
+        rng_baseline(int(a), yp.population, a / yp.population)
+        for a, yp in zip(res.sims["admissions"][0, :, 0], res.plan.years, strict=True)
+    )
+    line(
+        f"  floor: bare RNG for the same {res.sims['admissions'].sum():,.0f} admissions a path",
+        f"{floor * 10000 / threads / 60:.1f} min on {threads} cores",
+    )
     one = scaled_population(HENAN, 0.2)
     t1 = wall_run(one, 64 if not QUICK else 32, repeats=1) if threads > 1 else None
     if t1 is not None:

@@ -28,10 +28,11 @@ do not depend on any other group. The samplers (:mod:`.kernel`) are numpy's algo
 stream's own PCG64DXSM generator; ``tests/test_engine_draws.py`` checks them against numpy and
 against the models of :mod:`simulation.models`.
 
-Cost (measured by ``make bench``): about 50 ns per admission for the reference fund and 120 ns
-for the Henan scenario (four layers, two claim types, spliced tails, beta shares) on one core,
-roughly a third each for the random numbers (some ten per admission, ~2 ns each, plus the
-exponentials of the costs and incomes), the beta and cost transforms, and the cascade. Memory is
+Cost (measured by ``make bench``, one thread): about 60 ns per admission for the reference fund
+and 110 ns for the Henan scenario (four layers, two claim types, spliced tails, beta shares):
+about half drawing (some seven random numbers an admission at ~2 ns, the exponentials of costs
+and incomes at ~6 ns each, the share's table lookup, times and levels), a third the cascade, the
+rest the per-person sums. The default runner puts one thread per core on the blocks. Memory is
 the buffers (a few hundred kB) and the per-path sums: flat in paths and population.
 """
 
