@@ -248,7 +248,7 @@ def dask_speedup() -> None:
     from simulation.engine.distributed import dask_runner
 
     s = scaled_population(REFERENCE, 0.2)
-    paths = 64 if QUICK else 256
+    paths = 64 if QUICK else 1024
     times = {}
     for workers in (1, 2):
         with dask_runner(workers=workers) as runner:

@@ -10,6 +10,8 @@ import pytest
 from simulation import load_scenario
 from simulation.engine.exact import exact_claims_distribution, exact_contract_measures
 from simulation.engine.run import run
+from simulation.scenario import deep_merge, validate_raw
+from simulation.scenario.load import resolve_raw
 
 DATA = Path(__file__).parent / "data" / "engine"
 
@@ -50,3 +52,50 @@ def test_monte_carlo_agrees_with_exact_method(fund):
         clawback = res.money["clawback"][:, 0, f]
         se_c = clawback.std(ddof=1) / np.sqrt(k)
         assert abs(clawback.mean() - measures["expected_clawback"]) < 4 * se_c + 1e-9
+
+
+def layered_with_roster(roster: bool = True):
+    """layered.toml with the serious illness layer for the needy only and 4,000 needy persons whose
+    roster moves each quarter: 15% exit to ordinary residents, 5% enter from them (no retroactive
+    cover). The basic layer covers everyone per admission without an annual cap."""
+    raw, _ = resolve_raw(DATA / "layered.toml")
+    extra: dict = {
+        "layers": {"serious_illness": {"covers": ["needy"]}},
+        "population": {"cells": {"needy_old": {"count": 4000}}},
+    }
+    if roster:
+        extra["population"]["roster"] = {
+            "entry_rate": {"needy": 0.05},
+            "exit_rate": {"needy": 0.15},
+            "entrant_from": "ordinary",
+        }
+    return validate_raw(deep_merge(raw, extra), "layered.toml")
+
+
+@pytest.mark.slow
+def test_exact_method_follows_roster_entries_and_exits():
+    # serious illness covers only the needy, and the basic layer before it carries nothing from the
+    # ordinary part of a person's year (no annual cap): entrants and exits are exact for it (their
+    # needy segment's claims, a thinned count). For the basic fund, covering both categories, they
+    # are approximated per segment: exact in mean for a per-admission layer without a cap.
+    s = layered_with_roster()
+    k = 2000
+    res = run(s, paths=k, seed=7, years=1)
+    stayers_only = layered_with_roster(roster=False)
+    for fund in ("serious_illness", "basic"):
+        claims = res.sims["fund_claims"][:, 0, res.plan.funds.index(fund)]
+        exact = exact_claims_distribution(s, fund, 2021)
+        se = claims.std(ddof=1) / np.sqrt(k)
+        assert abs(claims.mean() - exact.mean()) < 4 * se, (fund, claims.mean(), exact.mean(), se)
+        # the roster matters: ignoring it (stayers only) is far off
+        old = exact_claims_distribution(stayers_only, fund, 2021).mean()
+        assert abs(claims.mean() - old) > 10 * se, (fund, claims.mean(), old, se)
+        if fund == "serious_illness":
+            assert exact.notes == ()
+            # needy at the start of the year plus the entrants (4,000 * 0.05 * 3 quarters)
+            assert exact.n_persons == 4000 + 600
+            assert abs(claims.std(ddof=1) - exact.sd()) < 4 * exact.sd() / np.sqrt(2 * k) * 1.5
+        else:
+            # every person, the needy entrants and exits (20% of 4,000 a quarter) approximated
+            assert exact.n_persons == 3000 + 1000 + 4000 + 600
+            assert any(n.startswith("2,400 persons (6 roster groups)") for n in exact.notes)

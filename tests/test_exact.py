@@ -751,13 +751,19 @@ def test_unsupported_cascades_are_refused(tmp_path):
 
 
 def test_reference_scenario_runs():
-    """The Henan reference scenario (roster dynamics ignored, noted)."""
+    """The Henan reference scenario: its roster groups, those changing category noted."""
     from pathlib import Path
+
+    from simulation.engine.plan import build_plan
 
     sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "henan_supplementary_2019.toml")
     d = exact_claims_distribution(sc, "supplementary", 2019, cap_tolerance=0.05)
-    assert d.n_persons == sum(int(c.count.at(2019)) for c in sc.population.cells.values())
-    assert any("roster" in n for n in d.notes)
+    groups = build_plan(sc, years=1).years[0].groups
+    # persons covered at some time of the year: the roster at the start plus the entrants
+    assert d.n_persons == sum(g.count for g in groups)
+    assert d.n_persons > sum(int(c.count.at(2019)) for c in sc.population.cells.values())
+    changing = sum(g.count for g in groups if len(set(g.seg_category.tolist())) > 1)
+    assert any(f"{changing:,} persons" in n and "roster groups" in n for n in d.notes)
     assert 0 < d.per_person_mean < 110  # below the financing per head of every tier
     assert d.p.sum() == pytest.approx(1.0)
 

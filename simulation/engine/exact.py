@@ -5,16 +5,30 @@ of the fund's total claims paid ``T`` (yuan) on a grid, without drawing a random
 the Monte Carlo engine and answers one-year questions fast (probability of a deficit, expected
 clawback, VaR of the insurer's result: :func:`exact_contract_measures`).
 
-Model (RULES.md section 1; stayers only)
-----------------------------------------
-Persons of a population cell are exchangeable and independent. A person has ``N_t`` claims of each
-claim type ``t`` (Poisson, or negative binomial with variance ``m (1 + d m)``), ``m`` = the cell's
-rate in the year (a full year of exposure). A claim has a hospital level ``l`` (the category's level
-mix), a total cost ``X`` (the level's spliced severity, scaled by the year's cost trend) and an
-in-policy share ``s`` (beta). Roster dynamics (entries, exits, category changes within the year)
-are **ignored**: every person of a cell is covered all year in the cell's category, counted at its
-start-of-year ``count`` (rounded to whole persons). The result's ``notes`` say so when the scenario
-has roster rates.
+Model (RULES.md sections 1 and 2)
+---------------------------------
+The persons are the engine's roster groups of the year (:func:`simulation.engine.plan.build_plan`:
+each cell's whole-year stayers, its exits and its entrants by quarter, in whole persons), so
+entrants are covered from their verification date and exits until theirs, as in the Monte Carlo
+engine. Persons of a group are exchangeable and independent. A person has ``N_t`` claims of each
+claim type ``t`` (Poisson, or negative binomial with variance ``m (1 + d m)``), ``m`` = the group's
+expected claims in the year (the rate of each segment's category times its length, summed). A
+claim falls in a segment with probability ``seg_weights`` and has a hospital level ``l`` (the
+segment category's level mix), a total cost ``X`` (the level's spliced severity, scaled by the
+year's cost trend) and an in-policy share ``s`` (beta).
+
+Segments in a category the fund does not cover are dropped: the claims left are the count thinned
+(Poisson, or negative binomial with the same dispersion ``d``, exactly). A group whose remaining
+segments have one category is therefore exact (stayers, and the entrants and exits whose other
+category the fund does not cover), unless a layer before the fund's covers the dropped category
+too and carries its claims into the fund's payments (an annual cumulative base, or a finite
+annual cap on cumulative payments). The other groups, persons whose category changes within the
+year between categories the fund covers (or with such a carried layer), cannot be represented
+exactly: a person's annual cumulative base spans two rule sets, and the negative binomial counts
+of two segments are dependent. They are approximated to first order: each remaining segment is an
+independent set of the group's ``count`` persons with the segment's expected claims, in its
+category. This is exact in mean for per-admission layers without annual caps, and exact for a
+person with claims in one segment only; the result's ``notes`` say how many persons it concerns.
 
 Order of steps
 --------------
@@ -39,16 +53,17 @@ Order of steps
    fund's payment is the sum over its layers. If the fund's layer is a per-admission one (basic
    insurance), ``Y`` is that layer's payment per claim and the person is paid ``min(S, cap)``. The
    mass of ``S`` is pushed through and split onto the grid again.
-4. **Sum over persons and cells**: a person's payment has characteristic function ``phi_c``; the
-   cell total ``phi_c ** N_c``; cells multiply. The total is read on a window of ``n_aggregate``
-   points around its mean (``mean +- k_sd`` standard deviations, widened on the right to the largest
-   single payment with non-negligible probability), with wrap-around (aliasing) of the little mass
-   outside it, so a province-sized fund needs no huge grid. When the window needs a coarser step
-   ``H = r h``, ``phi_c`` is evaluated exactly at the coarse grid's frequencies (the first terms of
-   a DFT of length ``r n_aggregate``, by a chirp transform) and inverted band-limited: exact when
-   ``|phi_T|`` is negligible beyond ``pi / H``, which is checked; otherwise each person's
-   distribution is rebinned onto ``H`` (mean-preserving, adds variance, reported). When the whole
-   support fits, the sum is an exact (linear) convolution.
+4. **Sum over persons and groups**: a person's payment has characteristic function ``phi_c``;
+   the group total ``phi_c ** N_c``; groups (and the segments of approximated groups) multiply.
+   The total is read on a window of ``n_aggregate`` points around its mean (``mean +- k_sd``
+   standard deviations, widened on the right to the largest single payment with non-negligible
+   probability), with wrap-around (aliasing) of the little mass outside it, so a province-sized
+   fund needs no huge grid. When the window needs a coarser step ``H = r h``, ``phi_c`` is
+   evaluated exactly at the coarse grid's frequencies (the first terms of a DFT of length
+   ``r n_aggregate``, by a chirp transform) and inverted band-limited: exact when ``|phi_T|`` is
+   negligible beyond ``pi / H``, which is checked; otherwise each person's distribution is
+   rebinned onto ``H`` (mean-preserving, adds variance, reported). When the whole support fits,
+   the sum is an exact (linear) convolution.
 
 Discretisation error and how to shrink it
 -----------------------------------------
@@ -99,7 +114,6 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import eigh_tridiagonal
 
 from ..errors import FundsimError
-from ..models.frequency import cell_rate
 from ..models.severity import beta_params, cost_trend_factor, severity_from_config
 from ..rules.bands import banded_payment
 from ..rules.contract import settle_year
@@ -571,7 +585,8 @@ def _fft_length(n: int) -> int:
 
 @dataclass(frozen=True)
 class CellSummary:
-    """One population cell's part of the fund's claims: persons and the payment per person."""
+    """One roster group's part of the fund's claims (or one segment's, for a group approximated
+    per segment, named ``key[category]``): persons and the payment per person."""
 
     name: str
     category: str
@@ -603,10 +618,11 @@ class ExactDistribution:
     step: float
     person_step: float
     n_persons: int
+    """Persons the fund covers at some time of the year (stayers, exits and entrants)."""
     per_person_mean: float
-    """Expected payment per insured person of the fund's covered cells, yuan."""
+    """Expected payment per person the fund covers at some time of the year, yuan."""
     per_person_var: float
-    """Variance of the payment of a person drawn at random from those cells, yuan**2."""
+    """Variance of the payment of a person drawn at random from those persons, yuan**2."""
     cells: tuple[CellSummary, ...] = ()
     method: str = "convolution"
     far_mass: float = 0.0
@@ -983,17 +999,109 @@ def _nice_ceil(x: float) -> float:
 
 @dataclass(frozen=True)
 class _CellInput:
+    """Persons of one roster group (or one segment of a group changing category, approximated)
+    who are paid as one category's persons for the whole year (module docstring)."""
+
     name: str
+    group: str
+    """Key of the roster group (several inputs share it for an approximated group)."""
     category: str
     code: int
     persons: int
     plan: CategoryPlan
     rates: dict[int, float]
-    """Expected claims per person by claim type index."""
+    """Expected claims per person by claim type index (in the covered segments)."""
     mixes: dict[int, NDArray]
     """Hospital level mix by claim type index, shape (len(LEVELS),)."""
+    kinds: dict[int, FrequencyKind]
+    """Count law by claim type index."""
     dispersions: dict[int, float]
     """Negative binomial dispersion by claim type index (0 for Poisson)."""
+
+
+def _carried(cc: CompiledCascade, plan: CategoryPlan, code: int, other: int) -> bool:
+    """Whether claims in category ``other`` change what the fund pays on a person's claims in
+    category ``code`` (``plan`` its plan): a layer before the fund's that covers both categories
+    and settles on the year-to-date base (annual cumulative) or caps the person's cumulative
+    payments (a finite annual cap for ``code``)."""
+    upstream = (*plan.per_admission, *plan.annual)
+    return any(
+        cc.layers[j].covered[other]
+        and (cc.layers[j].settlement is Settlement.ANNUAL_CUMULATIVE or j in plan.capped)
+        for j in upstream
+    )
+
+
+def _group_inputs(
+    scenario: Scenario,
+    sc: Scenario,
+    cc: CompiledCascade,
+    plans: dict[int, CategoryPlan | None],
+    year: int,
+    with_changes: bool,
+) -> tuple[list[_CellInput], list]:
+    """The exact method's inputs from the engine's roster groups of ``year``
+    (:func:`simulation.engine.plan.build_plan`), and the groups it approximates.
+
+    Segments in a category the fund does not cover are dropped. A group whose remaining segments
+    all have one category ``c`` is one input: its ``count`` persons in ``c`` with the expected
+    claims of those segments, ``mean * sum of their seg_weights`` (a claim falls in a segment
+    independently of the others, so the claims in them are the count thinned: Poisson, or negative
+    binomial with the same dispersion, exactly), exact unless a dropped segment's claims carry into
+    the fund's payments (:func:`_carried`). Any other group is approximated: one input per
+    remaining segment, ``count`` persons with ``mean * seg_weights[s]`` expected claims in the
+    segment's category.
+    """
+    from .plan import build_plan  # the engine's plan (imports numba): only when needed
+
+    if year < scenario.start_year:
+        raise FundsimError(
+            f"exact method: year {year} is before the scenario's start year {scenario.start_year}"
+        )
+    base = scenario if with_changes else sc
+    run_plan = build_plan(base, years=year - scenario.start_year + 1)
+    year_plan = next(y for y in run_plan.years if y.year == year)
+    code_of = [list(cc.categories).index(name) for name in run_plan.categories]
+    inputs: list[_CellInput] = []
+    approximated = []
+    for g in year_plan.groups:
+        seg_code = [code_of[int(c)] for c in g.seg_category]
+        kept = [s for s, c in enumerate(seg_code) if plans[c] is not None]
+        if not kept or g.count <= 0:
+            continue
+        codes = {seg_code[s] for s in kept}
+        dropped = {c for c in seg_code if plans[c] is None}
+        first = seg_code[kept[0]]
+        if len(codes) == 1 and not any(_carried(cc, plans[first], first, b) for b in dropped):
+            parts = [(g.key, kept)]
+        else:
+            parts = [(f"{g.key}[{cc.categories[seg_code[s]]}]", [s]) for s in kept]
+            approximated.append(g)
+        for name, segs in parts:
+            c = seg_code[segs[0]]
+            rates, mixes, kinds, dispersions = {}, {}, {}, {}
+            for cp in g.claims:
+                t = cp.claim_type
+                rates[t] = float(cp.mean * sum(cp.seg_weights[s] for s in segs))
+                mixes[t] = np.diff(cp.level_cum[segs[0]], prepend=0.0)
+                kinds[t] = FrequencyKind(cp.kind)
+                negbin = kinds[t] is FrequencyKind.NEGATIVE_BINOMIAL
+                dispersions[t] = float(cp.dispersion) if negbin else 0.0
+            inputs.append(
+                _CellInput(
+                    name,
+                    g.key,
+                    cc.categories[c],
+                    c,
+                    int(g.count),
+                    plans[c],
+                    rates,
+                    mixes,
+                    kinds,
+                    dispersions,
+                )
+            )
+    return inputs, approximated
 
 
 def exact_claims_distribution(
@@ -1026,7 +1134,9 @@ def exact_claims_distribution(
       applying the annual caps of per-admission layers before the fund's claim by claim.
     - ``with_changes``: apply the scenario's rule changes in force in ``year``.
 
-    Stayers only: roster entries and exits are ignored (``notes`` says so).
+    The persons are the engine's roster groups of ``year`` (entrants and exits covered part of
+    the year); groups changing between categories the fund covers are approximated per segment
+    (module docstring; ``notes`` says how many persons).
     """
     if fund not in scenario.funds:
         raise FundsimError(
@@ -1038,48 +1148,23 @@ def exact_claims_distribution(
     notes: list[str] = []
 
     plans = {c: category_plan(cc, fund, c) for c in range(len(categories))}
-    cells: list[_CellInput] = []
-    fractional = []
-    for cname, cell in sc.population.cells.items():
-        code = categories.index(cell.category)
-        plan = plans[code]
-        count = float(cell.count.at(year))
-        persons = int(round(count))
-        if abs(count - persons) > 1e-9:
-            fractional.append(cname)
-        if plan is None or persons == 0:
-            continue
-        rates, mixes, dispersions = {}, {}, {}
-        for t, ct in enumerate(CLAIM_TYPES):
-            model = sc.claims.get(ct)
-            if model is None:
-                continue
-            rates[t] = float(
-                cell_rate(model.frequency, cell.category, cell.age_band, sc.start_year, year)
-            )
-            mix_cfg = model.severity.level_mix.get(
-                cell.category, model.severity.level_mix.get("default")
-            )
-            mixes[t] = np.array([float(mix_cfg.get(lv, 0.0)) for lv in LEVELS])
-            negbin = model.frequency.distribution is FrequencyKind.NEGATIVE_BINOMIAL
-            dispersions[t] = float(model.frequency.dispersion) if negbin else 0.0
-        cells.append(
-            _CellInput(cname, cell.category, code, persons, plan, rates, mixes, dispersions)
-        )
+    fractional = [
+        cname
+        for cname, cell in sc.population.cells.items()
+        if abs(float(cell.count.at(year)) - round(float(cell.count.at(year)))) > 1e-9
+    ]
     if fractional:
         notes.append(f"cell counts rounded to whole persons: {', '.join(fractional)}")
-    roster = sc.population.roster
-    moving = [
-        cat
-        for rates in (roster.entry_rate, roster.exit_rate)
-        for cat, d in rates.items()
-        if d.first_year is None or d.first_year <= year
-        if float(d.at(year)) > 0
-    ]
-    if moving:
+    cells, approximated = _group_inputs(scenario, sc, cc, plans, year, with_changes)
+    if approximated:
+        n_approx = sum(g.count for g in approximated)
         notes.append(
-            "roster dynamics ignored (stayers only): entries/exits for "
-            + ", ".join(sorted(set(moving)))
+            f"{n_approx:,} persons ({len(approximated)} roster groups) change category within the "
+            "year: approximated as independent persons per segment, each with that segment's "
+            "claims in its category (first order: exact in mean for per-admission layers "
+            "without annual caps, exact for a person with claims in one segment only; the annual "
+            "cumulative base, caps carried across the change and the dependence of negative "
+            "binomial counts between segments are ignored)"
         )
 
     # severities by claim type and level
@@ -1123,14 +1208,12 @@ def exact_claims_distribution(
             )
         return claim_cache[key]
 
-    person_laws: list[PersonLaw] = []
-    counts: list[int] = []
-    summaries: list[CellSummary] = []
-    far_mean = 0.0
-    cap_excess = 0.0
-    s_grid = h * np.arange(2 * n, dtype=np.float64)
     payment_split: dict[int, GridSplit] = {}  # by category: the payment at each annual sum
-    for cell in cells:
+    s_grid = h * np.arange(2 * n, dtype=np.float64)
+
+    def person_law(cell: _CellInput) -> tuple[PersonLaw, float, float, float, float]:
+        """A person's payment law, its mean and variance, the far atoms' mean and the bound on
+        the ignored per-admission caps, all per person."""
         plan, c = cell.plan, cell.code
         laws: list[ClaimLaw] = []
         far_v: list[NDArray] = []
@@ -1140,8 +1223,7 @@ def exact_claims_distribution(
         for t, m in cell.rates.items():
             if m <= 0.0:
                 continue
-            model = sc.claims[CLAIM_TYPES[t]]
-            kind, disp = model.frequency.distribution, model.frequency.dispersion
+            kind, disp = cell.kinds[t], cell.dispersions[t]
             mix = cell.mixes[t]
             grids = {lv: per_level(plan, c, t, lv) for lv in range(len(LEVELS)) if mix[lv] > 0.0}
             if t in plan.claim_types:
@@ -1179,13 +1261,36 @@ def exact_claims_distribution(
             u = compound_masses(cap_laws[j], n)
             cap = cc.layers[j].cap[c]
             excess_c += float(np.dot(np.maximum(s_grid - cap, 0.0), u)) + cap_lumped[j]
-        far_mean += cell.persons * float(np.dot(atoms_v, atoms_w))
+        return law, mean_c, var_c, float(np.dot(atoms_v, atoms_w)), excess_c
+
+    law_cache: dict[tuple, tuple[PersonLaw, float, float, float, float]] = {}
+    person_laws: list[PersonLaw] = []
+    counts: list[int] = []
+    summaries: list[CellSummary] = []
+    by_group: dict[str, list[float]] = {}  # persons, mean and variance of a group's person
+    far_mean = 0.0
+    cap_excess = 0.0
+    for cell in cells:
+        key = (
+            cell.code,
+            tuple(
+                (t, m, cell.mixes[t].tobytes(), cell.kinds[t], cell.dispersions[t])
+                for t, m in sorted(cell.rates.items())
+            ),
+        )
+        if key not in law_cache:
+            law_cache[key] = person_law(cell)
+        law, mean_c, var_c, far_c, excess_c = law_cache[key]
+        far_mean += cell.persons * far_c
         cap_excess += cell.persons * excess_c
         person_laws.append(law)
         counts.append(cell.persons)
         summaries.append(CellSummary(cell.name, cell.category, cell.persons, mean_c, var_c))
+        group = by_group.setdefault(cell.group, [cell.persons, 0.0, 0.0])
+        group[1] += mean_c  # the segments of an approximated group are independent
+        group[2] += var_c
 
-    n_persons = sum(counts)
+    n_persons = sum(int(g[0]) for g in by_group.values())
     total_mean = sum(s.persons * s.mean for s in summaries)
     capped_names = sorted({cc.layer_names[j] for cell in cells for j in cell.plan.capped})
     if cap_excess > cap_tolerance * total_mean:
@@ -1204,7 +1309,7 @@ def exact_claims_distribution(
     agg = aggregate_persons(person_laws, counts, h, n_aggregate=n_aggregate, k_sd=k_sd)
     if n_persons:
         pp_mean = total_mean / n_persons
-        second = sum(s.persons * (s.var + s.mean**2) for s in summaries) / n_persons
+        second = sum(p * (v + m**2) for p, m, v in by_group.values()) / n_persons
         pp_var = max(second - pp_mean**2, 0.0)
     else:
         pp_mean = pp_var = 0.0

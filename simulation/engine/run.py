@@ -86,6 +86,14 @@ def in_process(
                 break
 
 
+def runner_name(runner: BlockRunner) -> str:
+    """How a run's blocks were run, for manifests and reports."""
+    if runner is in_process:
+        threads = default_threads()
+        return f"in-process, {threads} thread{'s' if threads > 1 else ''}"
+    return getattr(runner, "__name__", str(runner))
+
+
 def simulate_paths(
     plan: RunPlan,
     paths: int,
@@ -226,6 +234,6 @@ def run(
         paths=paths,
         years=len(plan.years),
         timings={"plan_s": t1 - t0, "simulate_s": t2 - t1, "settle_s": t3 - t2},
-        runner=getattr(runner, "__name__", str(runner)),
+        runner=runner_name(runner),
     )
     return SimulationResult(plan=plan, sims=sims, money=money, info=info)

@@ -244,7 +244,8 @@ def exact_sample(
     """``fund``'s claims in one ``year`` (default: the start year) by the exact FFT method of
     :func:`simulation.engine.exact.exact_claims_distribution` (options passed on): the grid of the
     claims' law as a one-year weighted sample. No policy-change subsidy (the joint law of the
-    claims under old and new rules is not available); roster dynamics ignored (stayers only)."""
+    claims under old and new rules is not available); persons whose category changes within the year
+    are approximated as the exact method's notes say."""
     from ..engine.exact import exact_claims_distribution
 
     _check_fund(scenario, fund)

@@ -95,11 +95,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exact_intro": (
         "For the first policy year, each fund's claims are also computed without simulation by "
         "the exact (FFT) method. z = (Monte Carlo - exact) / SE; |z| below 4 is agreement. A "
-        "larger gap comes from what the exact method leaves out (see its notes: e.g. roster "
-        "entries and exits), and its size is in the relative difference. Money in {unit}.",
+        "larger gap comes from what the exact method approximates (see its notes: e.g. persons "
+        "whose category changes within the year), and its size is in the relative difference. Money in {unit}.",
         "对第一个保单年度，各基金赔付同时用精确方法（快速傅里叶变换）计算，无需随机模拟。"
         "z =（蒙特卡洛 - 精确值）/ 标准误；|z| 小于 4 视为一致。更大的差异来自精确方法的简化"
-        "（见其说明，如忽略名册的进入与退出），其大小见相对差异一列。金额单位：{unit}。",
+        "（见其说明，如年内类别变化的人员），其大小见相对差异一列。金额单位：{unit}。",
     ),
     "exact_unavailable": (
         "exact method not available for this scenario: {reason}",
