@@ -511,6 +511,40 @@ def test_zero_lags_year_end_balance_is_financing_minus_claims(roster_scenario):
     assert np.any(m["fund_loss_share"][:, :, f] > 0) or np.any(m["clawback"][:, :, f] > 0)
 
 
+def test_policy_change_subsidy_is_paid_into_the_account(roster_scenario):
+    """A rule change from the second year that raises the supplementary ratio: with no lags the
+    account's settlement sees the true claims, and finance pays into it exactly the engine's
+    policy-change subsidy, path by path and year by year (none in the first year)."""
+    from simulation.cashflow.simulate import run_cashflow
+    from simulation.engine.run import run
+    from simulation.scenario import deep_merge, validate_raw
+
+    raw = roster_scenario.model_dump(mode="json", exclude_none=True)
+    raw = deep_merge(
+        raw,
+        {
+            "funds": {"supplementary": {"contract": {"kind": "capped_profit"}}},
+            "changes": {
+                "2022": {"layers": {"supplementary": {"bands": [{"from": 500, "ratio": 0.9}]}}}
+            },
+        },
+    )
+    s = validate_raw(raw, "change-test")
+    paths, seed, fund = 6, 5, "supplementary"
+    engine = run(s, paths=paths, seed=seed)
+    cf = run_cashflow(s, fund, paths=paths, seed=seed, config=CashflowConfig.without_lags())
+    f = engine.plan.funds.index(fund)
+    subsidy = engine.money["subsidy"][:, :, f]
+    by = cf.by_year.sort_values(["path", "year"])
+    np.testing.assert_allclose(
+        by["subsidy_transferred"].to_numpy().reshape(paths, -1), subsidy, rtol=1e-9, atol=1e-6
+    )
+    assert (subsidy[:, 0] == 0).all() and (subsidy[:, 1:] > 0).any()
+    flows = cf.ledger[cf.ledger["flow"] == "policy_change_subsidy"]
+    assert (flows["source"] == "finance").all() and (flows["target"] == "account").all()
+    np.testing.assert_allclose(flows["amount"].sum(), subsidy.sum(), rtol=1e-9)
+
+
 def test_money_is_conserved_on_engine_paths(roster_scenario):
     from simulation.cashflow.simulate import run_cashflow
 

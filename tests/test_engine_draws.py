@@ -335,8 +335,12 @@ def test_block_claims_are_path_claims_of_every_path():
     paths = BLOCK_PATHS + 5
     seen = []
     for block in range(2):
-        for path, years in sim.block_claims(plan, 4, block, paths):
+        for path, years, sums in sim.block_claims(plan, 4, block, paths):
             seen.append(path)
+            # the path's fund sums are the engine's (no rule change here: old = new)
+            engine = sim.simulate_block(plan, 4, block, paths)[1]["fund_claims"][path % BLOCK_PATHS]
+            np.testing.assert_array_equal(sums["fund_claims"], engine)
+            np.testing.assert_array_equal(sums["fund_claims_old"], engine)
             expected = sim.path_claims(plan, 4, path)
             assert len(years) == len(expected) == 2
             for got, want in zip(years, expected, strict=True):

@@ -17,8 +17,11 @@ Processes, each a SimPy generator on the shared :class:`simpy.Environment` (time
    the day);
 4. **settlement**: at the end of the settlement month of the next year, the contract
    (:func:`simulation.rules.contract.settle_year`) on the year's premium and the claims known then
-   (``basis``): the clawback goes to finance, the fund's share of a loss comes from finance. The
-   policy-change subsidy and the cost-plus management payment are not flows of this account.
+   (``basis``): the clawback goes to finance, the fund's share of a loss comes from finance, and
+   in a year with a rule change in force, the policy-change subsidy comes from finance (the part of
+   the loss the change caused: :func:`simulation.rules.contract.policy_change_subsidy`, on the
+   same basis shifted by the change's effect on the year's claims). The cost-plus management
+   payment is not a flow of this account.
 
 Order of same-time events: payments are booked at whole days and transfers at half days, so they
 never coincide; the settlement at the end of its month comes after that day's payments.
@@ -35,7 +38,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from ..rules.contract import settle_year
+from ..rules.contract import policy_change_subsidy, settle_year
 from ..scenario.schema import Contract, ContractKind
 
 
@@ -54,6 +57,7 @@ class Flow(StrEnum):
     CLAIMS = "claims"
     CLAWBACK = "clawback"
     LOSS_SHARE = "fund_loss_share"
+    SUBSIDY = "policy_change_subsidy"
 
 
 FINANCING_FLOWS = (Flow.PRE_ALLOCATION, Flow.TRUE_UP, Flow.ENTRANT_FINANCING)
@@ -115,6 +119,9 @@ class SettlementTerms:
     """Funds raised for the year, yuan (the contract's P)."""
     unpaid_estimate: float = 0.0
     """Estimated claims of the year not yet paid at ``time`` (0 on the paid basis), yuan."""
+    change_effect: float | None = None
+    """With a rule change in force in the year: the year's claims under the rules before it minus
+    under the rules in force (the engine's, on the same admissions), yuan; else None."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,8 @@ class Settlement:
     """Claims the settlement was computed on: ``paid + unpaid_estimate``."""
     clawback: float
     fund_loss_share: float
+    subsidy: float = 0.0
+    """Policy-change subsidy received from finance, yuan."""
 
 
 @dataclass
@@ -225,15 +234,20 @@ def settlement_process(
     yield env.timeout(_until(terms.time, env))
     paid = account.paid_by_year.get(terms.year, 0.0)
     basis = paid + terms.unpaid_estimate
-    clawback = loss_share = 0.0
+    clawback = loss_share = subsidy = 0.0
     if ContractKind(contract.kind) is not ContractKind.NONE:
         s = settle_year(contract, terms.premium, basis)
         clawback, loss_share = float(s["clawback"]), float(s["fund_loss_share"])
+        if terms.change_effect is not None:
+            old = settle_year(contract, terms.premium, max(basis + terms.change_effect, 0.0))
+            subsidy = float(policy_change_subsidy(s["insurer_result"], old["insurer_result"]))
     if clawback > 0:
         account.transfer(Flow.CLAWBACK, Party.ACCOUNT, Party.FINANCE, clawback, terms.year)
     if loss_share > 0:
         account.transfer(Flow.LOSS_SHARE, Party.FINANCE, Party.ACCOUNT, loss_share, terms.year)
-    out.append(Settlement(terms.year, env.now, paid, basis, clawback, loss_share))
+    if subsidy > 0:
+        account.transfer(Flow.SUBSIDY, Party.FINANCE, Party.ACCOUNT, subsidy, terms.year)
+    out.append(Settlement(terms.year, env.now, paid, basis, clawback, loss_share, subsidy))
 
 
 @dataclass(frozen=True)

@@ -346,6 +346,7 @@ SUMMARY_MEANS = (
     "clawback_error_paid_cl",
     "clawback_error_reported_cl",
     "clawback_transferred",
+    "subsidy_transferred",
     "balance_year_end",
     "lowest_balance",
     "days_negative",
@@ -382,8 +383,9 @@ def simulate_cashflow(
     ``unpaid_true`` (incurred - paid), ``unpaid_paid_cl`` and its error, ``ibnr_true`` (incurred -
     reported), ``ibnr_reported_cl`` and its error ``ibnr_error_reported_cl``,
     ``clawback_<basis>`` for basis true / paid / paid_cl / reported_cl with
-    ``clawback_error_<basis> = clawback_<basis> - clawback_true``, ``clawback_transferred`` (by
-    the account model, on ``config.settlement_basis``), ``balance_year_end``, ``lowest_balance``
+    ``clawback_error_<basis> = clawback_<basis> - clawback_true``, ``clawback_transferred``,
+    ``fund_loss_share_transferred`` and ``subsidy_transferred`` (the policy-change subsidy from
+    finance) by the account model, on ``config.settlement_basis``, ``balance_year_end``, ``lowest_balance``
     with ``lowest_balance_date``, ``days_negative`` (days ending below zero).
     """
     if fund not in plan.funds:
@@ -399,12 +401,16 @@ def simulate_cashflow(
     n_years = len(years)
     financing = fund_financing(plan, fund, config)
 
+    f = plan.funds.index(fund)
     developments = []
+    change_effect = np.zeros((paths, n_years))  # claims under the old rules - under the new
     for block in range(n_blocks(paths)):  # each block's streams drawn once, a path at a time
-        for p, claims in block_claims(plan, seed, block, paths):
+        for p, claims, sums in block_claims(plan, seed, block, paths):
             developments.append(path_developments(plan, seed, p, fund, config, claims))
+            change_effect[p] = sums["fund_claims_old"][:, f] - sums["fund_claims"][:, f]
             if progress is not None:
                 progress(1)
+    changed = [yp.packed_old is not None for yp in plan.years]
     estimates = tuple(
         settlement_estimates(developments, y, config, start_year) for y in range(n_years)
     )
@@ -423,8 +429,9 @@ def simulate_cashflow(
                 time=est.time,
                 premium=fy.premium,
                 unpaid_estimate=float(_unpaid_estimate(est, config.settlement_basis)[p]),
+                change_effect=float(change_effect[p, y]) if changed[y] else None,
             )
-            for fy, est in zip(financing, estimates, strict=True)
+            for y, (fy, est) in enumerate(zip(financing, estimates, strict=True))
         ]
         run = simulate_account(
             opening_balance=opening,
@@ -481,6 +488,7 @@ def simulate_cashflow(
                 row[f"clawback_error_{basis}"] = float(cb[basis][p] - cb["true"][p])
             row["clawback_transferred"] = settled.clawback
             row["fund_loss_share_transferred"] = settled.fund_loss_share
+            row["subsidy_transferred"] = settled.subsidy
             row["balance_year_end"] = m["balance_year_end"]
             row["lowest_balance"] = m["lowest_balance"]
             row["lowest_balance_date"] = date_label(m["lowest_balance_time"], start_year)

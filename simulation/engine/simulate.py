@@ -422,9 +422,11 @@ def _claims_columns(plan: RunPlan, gi: int, rec: np.ndarray) -> dict[str, np.nda
 
 def block_claims(
     plan: RunPlan, seed: int, block: int, paths: int | None = None
-) -> Iterator[tuple[int, list[dict[str, np.ndarray]]]]:
-    """The admissions of each path of block ``block``, in path order: ``(path, years)`` with
-    ``years`` as :func:`path_claims` returns them.
+) -> Iterator[tuple[int, list[dict[str, np.ndarray]], dict[str, np.ndarray]]]:
+    """The admissions of each path of block ``block``, in path order: ``(path, years, sums)`` with
+    ``years`` as :func:`path_claims` returns them and ``sums`` the path's ``fund_claims`` and
+    ``fund_claims_old`` (claims under the rules before a change in force, else the same), each
+    ``(n_years, n_funds)`` yuan, as :func:`simulate_block` adds them up.
 
     Each group's stream is drawn once: a group's paths are consecutive in its stream, so the
     stream's state after one path (and the block's claimant counts) is kept and the next path
@@ -434,8 +436,13 @@ def block_claims(
     """
     rows_of_block = block_paths(block, paths if paths is not None else (block + 1) * BLOCK_PATHS)
     streams: dict[tuple[int, int], tuple] = {}
+    nf = len(plan.funds)
     for offset, path in enumerate(rows_of_block):
         years = []
+        sums = {
+            "fund_claims": np.zeros((len(plan.years), nf)),
+            "fund_claims_old": np.zeros((len(plan.years), nf)),
+        }
         for y, yp in enumerate(plan.years):
             old = yp.packed_old if yp.packed_old is not None else yp.packed
             rows: dict[str, list[np.ndarray]] = {}
@@ -456,12 +463,14 @@ def block_claims(
                 )  # fmt: skip
                 # (numba returns the state as Python ints: back to uint64 for the next call)
                 streams[y, gi] = (tuple(np.uint64(v) for v in state), k, overlap)
+                sums["fund_claims"][y] += agg[0, :nf]
+                sums["fund_claims_old"][y] += agg[0, nf : 2 * nf]
                 if rec.shape[0] == 0:
                     continue
                 for key, v in _claims_columns(plan, gi, rec).items():
                     rows.setdefault(key, []).append(v)
             years.append({key: np.concatenate(v) for key, v in rows.items()})
-        yield path, years
+        yield path, years, sums
 
 
 def path_claims(
