@@ -349,3 +349,26 @@ def test_block_claims_are_path_claims_of_every_path():
                 for key in want:
                     np.testing.assert_array_equal(got[key], want[key], err_msg=key)
     assert seen == list(range(paths))
+
+
+def test_stale_compiled_kernels_are_dropped_when_the_kernel_source_changes(tmp_path):
+    # numba keys its cache of simulate.py on simulate.py alone, though its kernel inlines
+    # kernel.py and quantiles.py: a change in either must drop the cached code of both modules
+    for name in ("kernel.py", "quantiles.py"):
+        (tmp_path / name).write_text(f"# {name}\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    cached = [cache / "simulate._group_paths-1.py311.nbi", cache / "kernel.beta-2.py311.1.nbc"]
+    other = cache / "plan.cpython-311.pyc"
+    for f in (*cached, other):
+        f.write_text("x")
+    K.drop_stale_cache(tmp_path)  # no digest yet: the cache is of unknown source
+    assert not any(f.exists() for f in cached) and other.exists()
+    for f in cached:
+        f.write_text("x")
+    K.drop_stale_cache(tmp_path)  # same source: kept
+    assert all(f.exists() for f in cached)
+    (tmp_path / "quantiles.py").write_text("# edited\n")
+    K.drop_stale_cache(tmp_path)  # edited: dropped
+    assert not any(f.exists() for f in cached) and other.exists()
+    assert (cache / "kernel.digest").read_text().strip()

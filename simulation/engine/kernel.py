@@ -26,14 +26,19 @@ tens of microseconds a call. The samplers take the state by value and return ``(
 plain numbers stay in registers, whereas an array argument of a function called in a hot loop
 costs reference counting (atomic operations) at every call.
 
-Numba caches compiled code per source file, and the engine kernel in :mod:`.simulate` inlines the
-functions of this module: after editing it, delete ``simulation/engine/__pycache__/*.nb*`` (or
-touch ``simulate.py``) so that the cached engine kernel is compiled again.
+Numba caches compiled code per source file, keyed by that file's time stamp only, while the engine
+kernel in :mod:`.simulate` inlines the functions of this module and the constants of
+:mod:`.quantiles`: :func:`drop_stale_cache` (called when this module is imported, before anything is
+compiled) deletes the cached code of both modules when the source of this module or of :mod:`.quantiles` has changed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
+import os
+from pathlib import Path
 
 import numba as nb
 import numpy as np
@@ -60,6 +65,36 @@ from .quantiles import EDGE1 as _EDGE1
 from .quantiles import EDGE2 as _EDGE2
 from .quantiles import M as _Q_M
 from .quantiles import R as _Q_R
+
+_HERE = Path(__file__).resolve().parent
+
+
+def drop_stale_cache(here: Path = _HERE) -> None:
+    """Delete numba's cached code of this module and of :mod:`.simulate` (in ``__pycache__``) when
+    the source of this module or of :mod:`.quantiles` differs from the one they were compiled
+    from (a digest kept in ``__pycache__/kernel.digest``). Best effort: a read-only install keeps
+    its cache (numba then caches elsewhere), and a failure here never stops an import. Called
+    when this module is imported."""
+    with contextlib.suppress(OSError):
+        digest = hashlib.blake2b(
+            (here / "kernel.py").read_bytes() + (here / "quantiles.py").read_bytes(),
+            digest_size=16,
+        ).hexdigest()
+        cache = here / "__pycache__"
+        stamp = cache / "kernel.digest"
+        if stamp.is_file() and stamp.read_text().strip() == digest:
+            return
+        if cache.is_dir():
+            for pattern in ("kernel.*.nb*", "simulate.*.nb*"):
+                for f in cache.glob(pattern):
+                    f.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        tmp = cache / f"kernel.digest.{os.getpid()}"
+        tmp.write_text(digest + "\n")
+        os.replace(tmp, stamp)
+
+
+drop_stale_cache()
 
 _BASE_CODE = {Base.IN_POLICY: 0, Base.OUT_OF_POLICY: 1, Base.TOTAL: 2}
 _SETTLEMENT_CODE = {Settlement.PER_ADMISSION: 0, Settlement.ANNUAL_CUMULATIVE: 1}
