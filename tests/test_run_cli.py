@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from simulation.cli import main
 
@@ -51,3 +52,28 @@ def test_failed_run_leaves_the_previous_output_untouched(tmp_path, capsys):
     )
     assert (out / "summary.json").read_text() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_threads_option_gives_the_same_results_and_is_recorded(tmp_path, capsys):
+    outs = {}
+    for threads in ("1", "2"):
+        out = tmp_path / f"t{threads}"
+        args = ["run", LAYERED, "--paths", "40", "--seed", "3", "--threads", threads]
+        assert main([*args, "--out", str(out), "--quiet"]) == 0
+        outs[threads] = out
+    first, second = (pd.read_parquet(o / "paths.parquet") for o in outs.values())
+    pd.testing.assert_frame_equal(first, second)
+    runner = json.loads((outs["2"] / "manifest.json").read_text())["runner"]
+    assert runner == "in-process, 2 threads"
+    capsys.readouterr()
+
+
+def test_bad_threads_option_exits_2_with_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse's own usage error
+        main(["run", LAYERED, "--threads", "0"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--threads" in err and "expected at least 1, found 0" in err
+    assert main(["run", LAYERED, "--threads", "2", "--workers", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--threads sets the in-process runner's threads" in err

@@ -10,7 +10,8 @@ from typing import TextIO
 
 import pandas as pd
 
-from ..engine.run import BlockRunner, in_process
+from ..engine.run import BlockRunner, in_process, threaded
+from ..errors import FundsimError
 
 SUMMARY_COLUMNS = [
     ("fund", "fund"),
@@ -35,6 +36,13 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
         "--years", type=int, default=None, help="policy years (default: the scenario's horizon)"
     )
     p.add_argument(
+        "--threads",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="in-process threads (default: FUNDSIM_THREADS, else every core)",
+    )
+    p.add_argument(
         "--workers", type=int, default=None, help="run on a local Dask cluster of N processes"
     )
     p.add_argument(
@@ -43,12 +51,28 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, found {n}")
+    return n
+
+
 @contextlib.contextmanager
 def engine_runner(args: argparse.Namespace) -> Iterator[BlockRunner]:
-    """The block runner the options ask for: in-process, or Dask."""
+    """The block runner the options ask for: in-process (on ``--threads``), or Dask."""
+    threads = getattr(args, "threads", None)
     if args.workers is None and args.scheduler is None:
-        yield in_process
+        yield in_process if threads is None else threaded(threads)
         return
+    if threads is not None:
+        raise FundsimError(
+            "--threads sets the in-process runner's threads; with --workers or --scheduler each "
+            "Dask worker process runs one block at a time (use more workers instead)"
+        )
     from ..engine.distributed import dask_runner
 
     with dask_runner(workers=args.workers, scheduler=args.scheduler) as runner:

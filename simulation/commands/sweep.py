@@ -62,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         client = None
         if args.workers is not None or args.scheduler is not None:
+            if args.threads is not None:
+                raise FundsimError(
+                    "--threads sets the in-process runner's threads; with --workers or "
+                    "--scheduler each Dask worker process runs one block at a time"
+                )
             from ..engine.distributed import dask_runner
 
             runner = stack.enter_context(
@@ -69,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
             )
             client = runner.client
         results = sweep(
-            scenarios, paths=args.paths, seed=args.seed, years=args.years, client=client
+            scenarios,
+            paths=args.paths,
+            seed=args.seed,
+            years=args.years,
+            client=client,
+            threads=args.threads,
         )
     frames = []
     for (label, result), value in zip(results.items(), values, strict=True):

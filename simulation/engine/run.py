@@ -86,6 +86,20 @@ def in_process(
                 break
 
 
+def threaded(threads: int) -> BlockRunner:
+    """The in-process runner on ``threads`` threads (see :func:`in_process`)."""
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, found {threads}")
+
+    def runner(
+        plan: RunPlan, seed: int, paths: int, blocks: list[int]
+    ) -> Iterable[tuple[int, Arrays]]:
+        return in_process(plan, seed, paths, blocks, threads=threads)
+
+    runner.__name__ = f"in-process, {threads} thread{'s' if threads > 1 else ''}"
+    return runner
+
+
 def runner_name(runner: BlockRunner) -> str:
     """How a run's blocks were run, for manifests and reports."""
     if runner is in_process:

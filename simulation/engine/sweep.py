@@ -57,8 +57,10 @@ def sweep(
     years: int | None = None,
     client=None,
     progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
 ) -> dict[str, SimulationResult]:
-    """Run every scenario with the same seed and paths; on ``client`` (Dask) all units at once."""
+    """Run every scenario with the same seed and paths; on ``client`` (Dask) all units at once,
+    else in this process on ``threads`` threads (default: every core)."""
     plans = {name: build_plan(s, years) for name, s in scenarios.items()}
     blocks = list(range(n_blocks(paths)))
     sims = {
@@ -75,7 +77,7 @@ def sweep(
 
     if client is None:
         for name, plan in plans.items():
-            for block, arrays in in_process(plan, seed, paths, blocks):
+            for block, arrays in in_process(plan, seed, paths, blocks, threads=threads):
                 place(name, block, arrays)
     else:
         from dask.distributed import as_completed
