@@ -13,6 +13,7 @@ import pytest
 from simulation.engine.distributed import dask_runner
 from simulation.engine.result import summary_records
 from simulation.engine.run import default_threads, in_process, run
+from simulation.errors import FundsimError
 from simulation.scenario import deep_merge, validate_raw
 from simulation.scenario.load import resolve_raw
 
@@ -52,7 +53,10 @@ def test_default_threads_follow_the_environment(monkeypatch):
     monkeypatch.setenv("FUNDSIM_THREADS", "3")
     assert default_threads() == 3
     monkeypatch.setenv("FUNDSIM_THREADS", "many")
-    with pytest.raises(ValueError, match="FUNDSIM_THREADS must be a whole number, found 'many'"):
+    with pytest.raises(FundsimError, match="FUNDSIM_THREADS: expected a whole number of threads"):
+        default_threads()
+    monkeypatch.setenv("FUNDSIM_THREADS", "0")
+    with pytest.raises(FundsimError, match="FUNDSIM_THREADS: expected at least 1, found 0"):
         default_threads()
     monkeypatch.delenv("FUNDSIM_THREADS")
     assert default_threads() >= 1

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import FundsimError
 from ..rules.contract import policy_change_subsidy, settle_term, settle_year
 from ..scenario.schema import ContractKind, Scenario
 from .plan import RunPlan, build_plan
@@ -51,9 +52,14 @@ def default_threads() -> int:
         try:
             n = int(env)
         except ValueError:
-            raise ValueError(f"FUNDSIM_THREADS must be a whole number, found {env!r}") from None
+            raise FundsimError(
+                f"environment variable FUNDSIM_THREADS: expected a whole number of threads, "
+                f"found {env!r}"
+            ) from None
         if n < 1:
-            raise ValueError(f"FUNDSIM_THREADS must be at least 1, found {n}")
+            raise FundsimError(
+                f"environment variable FUNDSIM_THREADS: expected at least 1, found {n}"
+            )
         return n
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
