@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 
@@ -79,17 +80,16 @@ def in_process(
             yield simulate_block(plan, seed, b, paths)
         return
     with ThreadPoolExecutor(max_workers=min(threads, len(blocks))) as pool:
-        pending = deque()
         todo = iter(blocks)
-        for b in todo:  # keep a few blocks per thread in flight: memory stays flat in paths
-            pending.append(pool.submit(simulate_block, plan, seed, b, paths))
-            if len(pending) >= 2 * threads:
-                break
+        # two blocks per thread in flight, one submitted as each is taken: memory stays flat in paths
+        pending = deque(
+            pool.submit(simulate_block, plan, seed, b, paths) for b in islice(todo, 2 * threads)
+        )
         while pending:
             yield pending.popleft().result()
-            for b in todo:
+            b = next(todo, None)
+            if b is not None:
                 pending.append(pool.submit(simulate_block, plan, seed, b, paths))
-                break
 
 
 def threaded(threads: int) -> BlockRunner:
