@@ -232,6 +232,10 @@ def settlement_process(
 ) -> Generator[simpy.Event, None, None]:
     """The year-end settlement of ``terms.year`` at ``terms.time`` on paid (+ estimated) claims."""
     yield env.timeout(_until(terms.time, env))
+    # after the payments booked at this same instant: SimPy runs same-time events in the order
+    # they were scheduled, and this one was scheduled first, at the start; a zero delay puts it
+    # behind every event already waiting for this instant
+    yield env.timeout(0.0)
     paid = account.paid_by_year.get(terms.year, 0.0)
     basis = paid + terms.unpaid_estimate
     clawback = loss_share = subsidy = 0.0
