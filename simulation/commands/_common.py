@@ -61,18 +61,24 @@ def _positive(text: str) -> int:
     return n
 
 
-@contextlib.contextmanager
-def engine_runner(args: argparse.Namespace) -> Iterator[BlockRunner]:
-    """The block runner the options ask for: in-process (on ``--threads``), or Dask."""
-    threads = getattr(args, "threads", None)
-    if args.workers is None and args.scheduler is None:
-        yield in_process if threads is None else threaded(threads)
-        return
-    if threads is not None:
+def uses_dask(args: argparse.Namespace) -> bool:
+    """Whether the options ask for Dask (``--workers`` or ``--scheduler``); ``--threads`` with
+    either is refused, since each Dask worker process runs one block at a time."""
+    dask = args.workers is not None or args.scheduler is not None
+    if dask and args.threads is not None:
         raise FundsimError(
             "--threads sets the in-process runner's threads; with --workers or --scheduler each "
             "Dask worker process runs one block at a time (use more workers instead)"
         )
+    return dask
+
+
+@contextlib.contextmanager
+def engine_runner(args: argparse.Namespace) -> Iterator[BlockRunner]:
+    """The block runner the options ask for: in-process (on ``--threads``), or Dask."""
+    if not uses_dask(args):
+        yield in_process if args.threads is None else threaded(args.threads)
+        return
     from ..engine.distributed import dask_runner
 
     with dask_runner(workers=args.workers, scheduler=args.scheduler) as runner:

@@ -13,7 +13,7 @@ from ..engine.sweep import set_path, sweep
 from ..errors import FundsimError
 from ..scenario import validate_raw
 from ..scenario.load import resolve_raw
-from ._common import add_engine_args, print_summary
+from ._common import add_engine_args, print_summary, uses_dask
 
 MEASURES = [
     "claims_mean",
@@ -61,12 +61,7 @@ def run(args: argparse.Namespace) -> int:
     }
     with contextlib.ExitStack() as stack:
         client = None
-        if args.workers is not None or args.scheduler is not None:
-            if args.threads is not None:
-                raise FundsimError(
-                    "--threads sets the in-process runner's threads; with --workers or "
-                    "--scheduler each Dask worker process runs one block at a time"
-                )
+        if uses_dask(args):
             from ..engine.distributed import dask_runner
 
             runner = stack.enter_context(

@@ -335,23 +335,38 @@ def _claimants(rng: np.random.Generator, g: GroupPlan) -> tuple[np.ndarray, np.n
     return k, overlap
 
 
+def _draw_paths(
+    plan: RunPlan, yp: YearPlan, tab: GroupTables, state: tuple, k: np.ndarray,
+    overlap: np.ndarray, record: int = -1,
+) -> tuple[tuple, np.ndarray, np.ndarray]:  # fmt: skip
+    """Draw and pay a group's paths from the stream state ``state`` (``k``, ``overlap``: the
+    claimants of those paths, :func:`_claimants`). Returns the state after them (``uint64``), the
+    per-path sums ``(paths, 3 n_funds + n_layers + 5)`` and the admissions of path ``record``."""
+    nf = len(plan.funds)
+    agg = np.zeros((k.shape[0], 3 * nf + len(plan.layers) + 5))
+    old = yp.packed_old if yp.packed_old is not None else yp.packed
+    state, rec = _group_paths(
+        state, k.shape[0], record, k, overlap, tab.arrays, yp.severity_table, yp.share_tables,
+        yp.packed.arrays, old.arrays, yp.packed_old is not None, nf,
+        plan.scenario.economy.catastrophic_share, agg, CHUNK,
+    )  # fmt: skip
+    # (numba returns the state as Python ints: back to uint64 for the next call)
+    return tuple(np.uint64(v) for v in state), agg, rec
+
+
 def _run_group(
     plan: RunPlan, yp: YearPlan, g: GroupPlan, tab: GroupTables, rng: np.random.Generator,
     n_paths: int, record: int = -1,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Per-path sums ``(n_paths, 3 n_funds + n_layers + 5)`` of a group, and the admissions of path
     ``record`` of the block (see :func:`_group_paths`)."""
-    nf = len(plan.funds)
-    agg = np.zeros((n_paths, 3 * nf + len(plan.layers) + 5))
     if not g.claims:
-        return agg, np.empty((0, len(_REC_COLUMNS) + len(plan.layers)))
+        width = 3 * len(plan.funds) + len(plan.layers) + 5
+        return np.zeros((n_paths, width)), np.empty((0, len(_REC_COLUMNS) + len(plan.layers)))
     k, overlap = _claimants(rng, g)
-    old = yp.packed_old if yp.packed_old is not None else yp.packed
-    state, rec = _group_paths(
-        pcg_state(rng), n_paths, record, k, overlap, tab.arrays, yp.severity_table,
-        yp.share_tables, yp.packed.arrays, old.arrays, yp.packed_old is not None, nf,
-        plan.scenario.economy.catastrophic_share, agg, CHUNK,
-    )  # fmt: skip
+    state, agg, rec = _draw_paths(
+        plan, yp, tab, pcg_state(rng), k[:n_paths], overlap[:n_paths], record
+    )
     set_pcg_state(rng, state)
     return agg, rec
 
@@ -444,7 +459,6 @@ def block_claims(
             "fund_claims_old": np.zeros((len(plan.years), nf)),
         }
         for y, yp in enumerate(plan.years):
-            old = yp.packed_old if yp.packed_old is not None else yp.packed
             rows: dict[str, list[np.ndarray]] = {}
             for gi, (g, tab) in enumerate(zip(yp.groups, yp.tables, strict=True)):
                 if not g.claims:
@@ -454,15 +468,9 @@ def block_claims(
                     k, overlap = _claimants(rng, g)
                     streams[y, gi] = (pcg_state(rng), k, overlap)
                 state, k, overlap = streams[y, gi]
-                agg = np.zeros((1, 3 * len(plan.funds) + len(plan.layers) + 5))
-                state, rec = _group_paths(
-                    state, 1, 0, k[offset : offset + 1], overlap[offset : offset + 1],
-                    tab.arrays, yp.severity_table, yp.share_tables, yp.packed.arrays,
-                    old.arrays, yp.packed_old is not None, len(plan.funds),
-                    plan.scenario.economy.catastrophic_share, agg, CHUNK,
-                )  # fmt: skip
-                # (numba returns the state as Python ints: back to uint64 for the next call)
-                streams[y, gi] = (tuple(np.uint64(v) for v in state), k, overlap)
+                one = slice(offset, offset + 1)
+                state, agg, rec = _draw_paths(plan, yp, tab, state, k[one], overlap[one], 0)
+                streams[y, gi] = (state, k, overlap)
                 sums["fund_claims"][y] += agg[0, :nf]
                 sums["fund_claims_old"][y] += agg[0, nf : 2 * nf]
                 if rec.shape[0] == 0:
@@ -483,23 +491,13 @@ def path_claims(
     ``level``, ``claim_type``, ``total``, ``in_policy``, ``paid_<fund>`` (yuan, each fund), ``oop``.
     Rows are by group, then person, then time. Used by the cash-flow model, which adds timing to
     the same claims. ``paths`` (the run's path count) does not change the numbers; it is accepted
-    for symmetry with :func:`simulate_block`. For many paths, :func:`block_claims` draws each
-    block once.
+    for symmetry with :func:`simulate_block`. The paths before it in its block are drawn too: for
+    many paths, iterate :func:`block_claims`.
     """
-    block = path // BLOCK_PATHS
-    offset = path - block * BLOCK_PATHS
-    years = []
-    for yp in plan.years:
-        rows: dict[str, list[np.ndarray]] = {}
-        for gi, (g, tab) in enumerate(zip(yp.groups, yp.tables, strict=True)):
-            rng = stream(seed, block, yp.year, g.key)
-            _, rec = _run_group(plan, yp, g, tab, rng, offset + 1, record=offset)
-            if rec.shape[0] == 0:
-                continue
-            for key, v in _claims_columns(plan, gi, rec).items():
-                rows.setdefault(key, []).append(v)
-        years.append({key: np.concatenate(v) for key, v in rows.items()})
-    return years
+    for p, years, _ in block_claims(plan, seed, path // BLOCK_PATHS, path + 1):
+        if p == path:
+            return years
+    raise AssertionError("unreachable: block_claims yields every path of its block")
 
 
 __all__ = ["BLOCK_PATHS", "block_claims", "measure_shapes", "path_claims", "simulate_block"]

@@ -116,12 +116,9 @@ def solve_financing(
             se, slope = _loss_probability_se(
                 lambda t: _financing_root(sample, t, b).x, target, sample.n_paths
             )
-        min_size = (
-            10 if target.is_mean else max(10, math.ceil(10 / min(target.value, 1 - target.value)))
-        )
         batch = [
             _financing_root(sample.subset(rows), target, b).x
-            for rows in _batches(sample.n_paths, n_batches, min_size)
+            for rows in _batches(sample.n_paths, n_batches, target)
         ]
         if batch:
             se_batch = float(np.std(batch, ddof=1) / math.sqrt(len(batch)))
@@ -244,11 +241,8 @@ def cost_plus_management_rate(
             se, slope = _loss_probability_se(
                 lambda t: root_for(sample, m, t).x, target, sample.n_paths
             )
-        min_size = (
-            10 if target.is_mean else max(10, math.ceil(10 / min(target.value, 1 - target.value)))
-        )
         batch = [
-            root_for(sample.subset(r), m).x for r in _batches(sample.n_paths, n_batches, min_size)
+            root_for(sample.subset(r), m).x for r in _batches(sample.n_paths, n_batches, target)
         ]
         if batch:
             se_batch = float(np.std(batch, ddof=1) / math.sqrt(len(batch)))

@@ -305,7 +305,12 @@ BOUND_NOTE = (
 )
 
 
-def _batches(k: int, n_batches: int, min_size: int) -> list[slice]:
+def _batches(k: int, n_batches: int, target: Target) -> list[slice]:
+    """At most ``n_batches`` consecutive batches of the ``k`` paths for batch-means standard
+    errors, each of at least 10 paths and, for a loss-probability target, enough paths to expect
+    10 losses and 10 non-losses; none when fewer than 5 such batches fit."""
+    p = target.value
+    min_size = 10 if target.is_mean else max(10, math.ceil(10 / min(p, 1 - p)))
     nb = min(n_batches, k // min_size)
     if nb < 5:
         return []
