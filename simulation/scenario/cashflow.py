@@ -207,7 +207,8 @@ def load_cashflow_config(source: str | Path | Mapping[str, Any] | None) -> Cashf
     try:
         return CashflowConfig.model_validate(raw)
     except ValidationError as e:
-        from .schema import explain_validation_error, format_loc
+        from .messages import explain_validation_error
+        from .schema import format_loc
 
         loc, problem = explain_validation_error(e)
         raise ScenarioError(name, format_loc((*prefix, *loc)), problem) from None

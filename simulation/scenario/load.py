@@ -24,8 +24,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ScenarioError
+from .messages import explain_validation_error
 from .resolve import check_changes, deep_merge
-from .schema import Scenario, explain_validation_error, format_loc, toml_text
+from .schema import Scenario, format_loc, toml_text
 
 __all__ = [
     "deep_merge",

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from ..errors import ScenarioError
 from ..params import Dated
-from .schema import Scenario, explain_validation_error, format_loc, iter_dated
+from .messages import explain_validation_error
+from .schema import Scenario, format_loc, iter_dated
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
