@@ -16,7 +16,7 @@ chronic disease claim) with the columns
 
 An **exposure table** has one row per ``category`` x ``age_band`` x ``year`` with the
 ``person_years`` insured in it (everyone, claimants or not). Age bands are written as in a
-scenario: ``0-15`` (both ends included) or ``60+``.
+scenario: ``0-15`` (both ends included), ``60+``, or ``all`` for every age.
 
 Validation never drops or repairs a record: every problem (missing columns, empty or unparsable
 values, negative costs, in-policy cost above total cost, unknown categories, hospital levels or
@@ -24,13 +24,15 @@ claim types, unparsable dates, duplicate exposure rows, ...) is collected and ra
 :class:`~simulation.errors.ClaimsDataError` naming the file, the problem, the first five offending
 line numbers as in the file (the header is line 1) and how many rows are affected. Blank lines are
 not records and are skipped (line numbers still count them). The returned frames carry a ``line``
-column so that later steps (fitting) can name rows too.
+column so that later steps (fitting) can name rows too; a claims table may therefore not have a
+column of its own named ``line`` (an exposure table's extra columns, ``line`` included, are ignored).
+A file that cannot be read (missing, a directory, no permission, not UTF-8) is one
+:class:`~simulation.errors.ClaimsDataError` naming the file and the reason.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ClaimsDataError
-from .scenario.schema import CLAIM_TYPES, LEVELS, ClaimType
+from .scenario.schema import CLAIM_TYPES, LEVELS, AgeBand, ClaimType, parse_age_band
 
 CLAIMS_COLUMNS: tuple[str, ...] = (
     "person_id",
@@ -58,6 +60,12 @@ CLAIM_TYPE_DEFAULT = ClaimType.INPATIENT.value
 EXPOSURE_COLUMNS: tuple[str, ...] = ("category", "age_band", "year", "person_years")
 """Required columns of an exposure table."""
 
+LINE_COLUMN = "line"
+"""Column of the returned frames holding each record's line in the file (the header is line 1)."""
+_LINE = " line"
+"""Private column of the raw text table holding each record's file line: the file's own column
+names are stripped of surrounding spaces, so none of them can be this name."""
+
 MAX_AGE = 130
 MAX_LINES_SHOWN = 5
 COST_TOLERANCE_YUAN = 1e-6
@@ -66,42 +74,8 @@ COST_TOLERANCE_YUAN = 1e-6
 
 # --------------------------------------------------------------------------- age bands
 
-
-@dataclass(frozen=True)
-class AgeBand:
-    """An age band as a scenario writes it: ``"0-15"`` is ages 0..15, ``"60+"`` is 60 and over."""
-
-    label: str
-    low: int
-    high: int | None
-    """Highest age in the band (inclusive); None for an open band like ``60+``."""
-
-    def contains(self, ages: np.ndarray) -> np.ndarray:
-        """Whether each age (whole years) is in the band: ``low <= age <= high``."""
-        ages = np.asarray(ages)
-        inside = ages >= self.low
-        if self.high is not None:
-            inside &= ages <= self.high
-        return inside
-
-
-_BAND_CLOSED = re.compile(r"^(\d{1,3})\s*-\s*(\d{1,3})$")
-_BAND_OPEN = re.compile(r"^(\d{1,3})\s*\+$")
-
-
-def parse_age_band(label: str) -> AgeBand:
-    """``"16-59"`` -> AgeBand(16, 59); ``"60+"`` -> AgeBand(60, None); ValueError otherwise."""
-    text = str(label).strip()
-    m = _BAND_CLOSED.match(text)
-    if m:
-        low, high = int(m.group(1)), int(m.group(2))
-        if high < low:
-            raise ValueError(f"age band {label!r} ends ({high}) before it starts ({low})")
-        return AgeBand(text, low, high)
-    m = _BAND_OPEN.match(text)
-    if m:
-        return AgeBand(text, int(m.group(1)), None)
-    raise ValueError(f"age band {label!r} is not like '0-15' or '60+'")
+# AgeBand and parse_age_band live in the scenario layer (scenario cells are validated with the same
+# parser); they are imported from there and remain importable from here.
 
 
 def check_bands_disjoint(bands: Sequence[AgeBand]) -> None:
@@ -178,8 +152,14 @@ def raise_problems(
 # --------------------------------------------------------------------------- reading
 
 
+def _os_reason(error: OSError) -> str:
+    """The operating system's reason for a failed read, e.g. ``Permission denied``."""
+    return error.strerror or str(error) or type(error).__name__
+
+
 def _read_csv(path: str | Path, kind: str) -> pd.DataFrame:
-    """The table as text, one row per record, with a ``line`` column (file line of the record)."""
+    """The table as text, one row per record, with a private :data:`_LINE` column (the file line of
+    the record) that no column of the file can collide with."""
     p = Path(path)
     try:
         raw = pd.read_csv(
@@ -204,7 +184,15 @@ def _read_csv(path: str | Path, kind: str) -> pd.DataFrame:
         ) from None
     except pd.errors.ParserError as e:
         raise ClaimsDataError(f"{path}: {kind}: not a valid CSV table: {e}".strip()) from None
+    except OSError as e:  # permission denied, an I/O error, ...
+        raise ClaimsDataError(f"{path}: {kind}: cannot read the file: {_os_reason(e)}") from None
     raw.columns = [str(c).strip() for c in raw.columns]
+    twice = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+    if twice:
+        raise ClaimsDataError(
+            f"{path}: {kind}: expected each column name once, found "
+            f"{', '.join(repr(c) for c in twice)} more than once"
+        )
     for c in raw.columns:
         raw[c] = raw[c].astype(str).str.strip()
     # file line of each record: header is line 1; quoted fields may contain newlines
@@ -214,8 +202,8 @@ def _read_csv(path: str | Path, kind: str) -> pd.DataFrame:
         if col.str.contains("\n", regex=False).any():
             embedded += col.str.count("\n").to_numpy(dtype=np.int64)
     before = np.concatenate([[0], np.cumsum(embedded)[:-1]]) if len(raw) else embedded
-    raw.insert(0, "line", 2 + np.arange(len(raw), dtype=np.int64) + before)
-    blank = (raw.drop(columns="line") == "").all(axis=1).to_numpy()
+    raw.insert(0, _LINE, 2 + np.arange(len(raw), dtype=np.int64) + before)
+    blank = (raw.drop(columns=_LINE) == "").all(axis=1).to_numpy()
     return raw.loc[~blank].reset_index(drop=True)
 
 
@@ -224,7 +212,7 @@ def _require_columns(
 ) -> None:
     missing = [c for c in required if c not in raw.columns]
     if missing:
-        present = [c for c in raw.columns if c != "line"]
+        present = [c for c in raw.columns if c != _LINE]
         hints = []
         for m in missing:
             close = difflib.get_close_matches(m, present, n=1)
@@ -242,14 +230,14 @@ def _require_columns(
 
 def _empty(raw: pd.DataFrame, column: str) -> Problem | None:
     s = raw[column]
-    return rows_problem(f"empty {column}", (s == "").to_numpy(), raw["line"].to_numpy())
+    return rows_problem(f"empty {column}", (s == "").to_numpy(), raw[_LINE].to_numpy())
 
 
 def _numbers(raw: pd.DataFrame, column: str, unit: str) -> tuple[np.ndarray, list[Problem | None]]:
     """Parse a numeric column; problems for values that are not finite numbers (empty ones aside)."""
     text = raw[column]
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    lines = raw["line"].to_numpy()
+    lines = raw[_LINE].to_numpy()
     bad = ~np.isfinite(values) & (text != "").to_numpy()
     return values, [
         _empty(raw, column),
@@ -266,7 +254,7 @@ def _in_set(raw: pd.DataFrame, column: str, allowed: Sequence[str], what: str) -
     close = difflib.get_close_matches(first, list(allowed), n=1)
     hint = f"; did you mean {close[0]!r} for {first!r}?" if close else ""
     return rows_problem(
-        f"unknown {what} (allowed: {', '.join(allowed)}{hint})", bad, raw["line"].to_numpy(), s
+        f"unknown {what} (allowed: {', '.join(allowed)}{hint})", bad, raw[_LINE].to_numpy(), s
     )
 
 
@@ -282,8 +270,14 @@ def read_claims(path: str | Path, categories: Sequence[str] | None = None) -> pd
     """
     kind = "claims table"
     raw = _read_csv(path, kind)
+    if LINE_COLUMN in raw.columns:
+        raise ClaimsDataError(
+            f"{path}: {kind}: column {LINE_COLUMN!r} is reserved (the rows read carry their line "
+            f"in the file under that name): expected no column {LINE_COLUMN!r}, found one; "
+            "rename it (e.g. to 'source_line')"
+        )
     _require_columns(raw, CLAIMS_COLUMNS, path, kind)
-    lines = raw["line"].to_numpy()
+    lines = raw[_LINE].to_numpy()
     problems: list[Problem | None] = []
 
     problems.append(_empty(raw, "person_id"))
@@ -350,7 +344,7 @@ def read_claims(path: str | Path, categories: Sequence[str] | None = None) -> pd
 
     out = pd.DataFrame(
         {
-            "line": lines.astype(np.int64),
+            LINE_COLUMN: lines.astype(np.int64),
             "person_id": raw["person_id"].astype(str),
             "category": raw["category"].astype(str),
             "age": age.astype(np.int64),
@@ -363,7 +357,7 @@ def read_claims(path: str | Path, categories: Sequence[str] | None = None) -> pd
         }
     )
     for extra in raw.columns:
-        if extra not in out.columns:
+        if extra != _LINE and extra not in out.columns:
             out[extra] = raw[extra]
     out.attrs["path"] = str(path)
     return out
@@ -379,7 +373,7 @@ def read_exposure(path: str | Path, categories: Sequence[str] | None = None) -> 
     kind = "exposure table"
     raw = _read_csv(path, kind)
     _require_columns(raw, EXPOSURE_COLUMNS, path, kind)
-    lines = raw["line"].to_numpy()
+    lines = raw[_LINE].to_numpy()
     problems: list[Problem | None] = [_empty(raw, "category"), _empty(raw, "age_band")]
     if categories is not None:
         problems.append(_in_set(raw, "category", list(categories), "category"))
@@ -428,7 +422,7 @@ def read_exposure(path: str | Path, categories: Sequence[str] | None = None) -> 
 
     out = pd.DataFrame(
         {
-            "line": lines.astype(np.int64),
+            LINE_COLUMN: lines.astype(np.int64),
             "category": raw["category"].astype(str),
             "age_band": raw["age_band"].astype(str),
             "year": year.astype(np.int64),
@@ -456,7 +450,7 @@ def with_age_bands(claims: pd.DataFrame, exposure: pd.DataFrame) -> pd.DataFrame
     path = claims.attrs.get("path", "claims table")
     bands = exposure_bands(exposure)
     labels = age_bands_of(claims["age"].to_numpy(), bands)
-    lines = claims["line"].to_numpy()
+    lines = claims[LINE_COLUMN].to_numpy()
     no_band = np.array([lab is None for lab in labels], dtype=bool)
     band_list = ", ".join(b.label for b in bands)
     raise_problems(

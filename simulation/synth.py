@@ -32,13 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .claims_data import parse_age_band
 from .errors import FundsimError
 from .models.frequency import cell_rate, sample_claimants, sample_positive_counts
 from .models.population import roster_groups
 from .models.severity import cost_trend_factor, sample_in_policy_share, severity_from_config
 from .scenario.resolve import scenario_for_year
-from .scenario.schema import CLAIM_TYPES, LEVELS, Scenario
+from .scenario.schema import CLAIM_TYPES, LEVELS, Scenario, parse_age_band
 
 OPEN_BAND_YEARS = 30
 """An open age band ``a+`` is drawn uniformly on ages a .. a + OPEN_BAND_YEARS - 1."""

@@ -19,14 +19,27 @@ from .financing import (
 )
 from .measures import price_distribution
 from .sample import claims_sample
+from .targets import REPORT_TARGETS, ReportTargets
 
 
-def pricing_summary(scenario: Scenario, fund: str, result: SimulationResult) -> pd.DataFrame:
+def _percent(fraction: float) -> str:
+    """``0.02`` -> ``2%``, ``0.025`` -> ``2.5%``."""
+    return f"{100 * fraction:g}%"
+
+
+def pricing_summary(
+    scenario: Scenario,
+    fund: str,
+    result: SimulationResult,
+    targets: ReportTargets = REPORT_TARGETS,
+) -> pd.DataFrame:
     """The pricing section's table for ``fund`` from an engine run (every year of the run is the
     pricing horizon): rows ``measure``, ``value``, ``se``, ``unit``. Empty for a fund with no
     insurer. Premium contracts: the scenario's financing and the insurer's result at it, expected
     claims and cost per head, break-even financing (and the gap: what the cap costs), financing
-    for a 2% margin (if below the cap) and for a 10% probability of loss. Cost-plus: the
+    for the target margin (if below the cap) and for the target probability of loss, and the paths
+    needed for the target precision on break-even (``targets``, by default
+    :data:`~simulation.pricing.targets.REPORT_TARGETS`: 2%, 10%, +-0.1 yuan). Cost-plus: the
     management rate that breaks even.
     """
     cols = ["measure", "value", "se", "unit"]
@@ -55,10 +68,14 @@ def pricing_summary(scenario: Scenario, fund: str, result: SimulationResult) -> 
     be = break_even_financing(sample)
     rows.append(("break-even financing per head", be.value, be.se, "yuan per head"))
     rows.append(("gap: what the profit cap costs", be.gap or 0.0, be.se, "yuan per head"))
-    if sample.contract.profit_cap_rate > 0.02:
-        mg = financing_for_target_margin(sample, 0.02)
-        rows.append(("financing for a 2% expected margin", mg.value, mg.se, "yuan per head"))
-    lp = financing_for_loss_probability(sample, 0.1)
-    rows.append(("financing for P(loss) <= 10%", lp.value, lp.se, "yuan per head"))
-    rows.append(("paths for +-0.1 yuan (95%) on break-even", be.paths_needed(0.1), None, "paths"))
+    if sample.contract.profit_cap_rate > targets.margin:
+        mg = financing_for_target_margin(sample, targets.margin)
+        label = f"financing for a {_percent(targets.margin)} expected margin"
+        rows.append((label, mg.value, mg.se, "yuan per head"))
+    lp = financing_for_loss_probability(sample, targets.loss_probability)
+    label = f"financing for P(loss) <= {_percent(targets.loss_probability)}"
+    rows.append((label, lp.value, lp.se, "yuan per head"))
+    hw = targets.break_even_half_width_yuan
+    label = f"paths for +-{hw:g} yuan (95%) on break-even"
+    rows.append((label, be.paths_needed(hw), None, "paths"))
     return pd.DataFrame(rows, columns=cols)

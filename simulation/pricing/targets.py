@@ -90,3 +90,41 @@ def _target(target: Target | str | None) -> Target:
     if target is None:
         return Target.break_even()
     return target if isinstance(target, Target) else Target.parse(target)
+
+
+@dataclass(frozen=True)
+class ReportTargets:
+    """The pricing targets of the report's pricing table
+    (:func:`~simulation.pricing.summary.pricing_summary`).
+
+    ASSUMPTION: these are the report's illustrative targets, chosen to show how financing moves
+    with the insurer's aims; they are not policy numbers (neither RULES.md nor the seeds state
+    them). A tender's own targets are solved with ``fundsim price --target``.
+    """
+
+    margin: float = 0.02
+    """Target expected margin, a fraction of premium over the term (2%): the table shows the
+    financing per head for it, only when the contract's profit cap is above it (a capped result
+    cannot reach a margin at or above the cap)."""
+    loss_probability: float = 0.1
+    """Highest probability of a loss over the term (10%): the table shows the financing per head
+    at which ``P(loss)`` falls to it."""
+    break_even_half_width_yuan: float = 0.1
+    """Half-width of a 95% interval on break-even financing, yuan per head (0.1 yuan): the table
+    shows how many paths reach it."""
+
+    def __post_init__(self) -> None:
+        Target.margin(self.margin)  # the same checks as a solve's target
+        Target.loss_probability(self.loss_probability)
+        if not (
+            math.isfinite(self.break_even_half_width_yuan) and self.break_even_half_width_yuan > 0
+        ):
+            raise FundsimError(
+                "report targets: the break-even half-width must be a positive number of yuan, "
+                f"found {self.break_even_half_width_yuan!r}"
+            )
+
+
+REPORT_TARGETS = ReportTargets()
+"""The report's default pricing targets: a 2% expected margin, a 10% probability of a loss, and
+break-even financing to +-0.1 yuan per head (95%). See :class:`ReportTargets`."""

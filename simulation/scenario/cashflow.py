@@ -15,7 +15,6 @@ layer unchanged if the scenario schema gains a ``cashflow`` table.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -190,15 +189,11 @@ def load_cashflow_config(source: str | Path | Mapping[str, Any] | None) -> Cashf
     if isinstance(source, Mapping):
         name, raw, prefix = "cashflow configuration", dict(source), ()
     else:
+        from .load import read_toml  # load imports schema, which imports this module
+
         path = Path(source)
         name = str(path)
-        try:
-            with path.open("rb") as f:
-                raw = tomllib.load(f)
-        except FileNotFoundError:
-            raise ScenarioError(name, "", "file not found") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ScenarioError(name, "", f"not a valid TOML file: {e}") from None
+        raw = read_toml(path)  # a clear ScenarioError for a missing, unreadable or invalid file
         prefix = ()
         if "cashflow" in raw:
             raw, prefix = raw["cashflow"], ("cashflow",)

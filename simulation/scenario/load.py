@@ -44,7 +44,11 @@ def _display(path: Path) -> str:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """The raw table of one TOML file (no ``extends``)."""
+    """The raw table of one TOML file (no ``extends``).
+
+    A file that is missing, a directory, unreadable (permissions, I/O) or not valid UTF-8 TOML
+    raises a :class:`ScenarioError` naming the file and the reason.
+    """
     shown = _display(path)
     try:
         with path.open("rb") as f:
@@ -57,6 +61,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(shown, "", f"not a valid TOML file: {e}") from None
     except UnicodeDecodeError:
         raise ScenarioError(shown, "", "not a valid TOML file: it is not UTF-8 text") from None
+    except OSError as e:  # permission denied, an I/O error, ...
+        raise ScenarioError(shown, "", f"cannot read the file: {os_reason(e)}") from None
+
+
+def os_reason(error: OSError) -> str:
+    """The operating system's reason for a failed read, e.g. ``Permission denied``."""
+    return error.strerror or str(error) or type(error).__name__
 
 
 def _chain(

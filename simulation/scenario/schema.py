@@ -20,9 +20,11 @@ import difflib
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -184,6 +186,59 @@ LevelName = Annotated[HospitalLevel, _LAX]
 ClaimTypeName = Annotated[ClaimType, _LAX]
 
 
+# --------------------------------------------------------------------------- age bands
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """An age band as a scenario writes it: ``"0-15"`` is ages 0..15, ``"60+"`` is 60 and over,
+    ``"all"`` is every age (the same as ``"0+"``)."""
+
+    label: str
+    low: int
+    high: int | None
+    """Highest age in the band (inclusive); None for an open band like ``60+``."""
+
+    def contains(self, ages: np.ndarray) -> np.ndarray:
+        """Whether each age (whole years) is in the band: ``low <= age <= high``."""
+        ages = np.asarray(ages)
+        inside = ages >= self.low
+        if self.high is not None:
+            inside &= ages <= self.high
+        return inside
+
+
+_BAND_CLOSED = re.compile(r"^(\d{1,3})\s*-\s*(\d{1,3})$")
+_BAND_OPEN = re.compile(r"^(\d{1,3})\s*\+$")
+
+ALL_AGES = "all"
+"""The age band of every age (``0+``), for a cell not split by age."""
+AGE_BAND_EXAMPLE = 'a band like "0-15" or "60+"'
+"""How an age band is written, for messages."""
+
+
+def parse_age_band(label: str) -> AgeBand:
+    """``"16-59"`` -> AgeBand(16, 59); ``"60+"`` -> AgeBand(60, None); ``"all"`` -> AgeBand(0, None);
+    ValueError otherwise.
+
+    The one parser of age bands: scenario cells (:class:`Cell`), exposure tables
+    (:mod:`simulation.claims_data`) and synthetic claims (:mod:`simulation.synth`) all use it.
+    """
+    text = str(label).strip()
+    if text == ALL_AGES:
+        return AgeBand(text, 0, None)
+    m = _BAND_CLOSED.match(text)
+    if m:
+        low, high = int(m.group(1)), int(m.group(2))
+        if high < low:
+            raise ValueError(f"age band {label!r} ends ({high}) before it starts ({low})")
+        return AgeBand(text, low, high)
+    m = _BAND_OPEN.match(text)
+    if m:
+        return AgeBand(text, int(m.group(1)), None)
+    raise ValueError(f"age band {label!r} is not like '0-15' or '60+'")
+
+
 # --------------------------------------------------------------------------- people
 
 
@@ -200,6 +255,10 @@ class Income(Frozen):
 
     mean_yuan: Annotated[float, Field(gt=0.0)]
     cv: Annotated[float, Field(gt=0.0)] = 0.6
+    """Coefficient of variation of income within the cell. Default 0.6: ASSUMPTION. Neither
+    RULES.md nor the seeds give the spread of income; 0.6 (lognormal sigma about 0.55, Gini about
+    0.30) is a moderate spread within one category and region, narrower than across a whole
+    province. The shipped scenarios state their own CV per cell."""
 
 
 class Cell(Frozen):
@@ -207,6 +266,8 @@ class Cell(Frozen):
 
     category: str
     age_band: str
+    """Age band of the cell's persons, written ``"0-15"`` (both ends included), ``"60+"``, or
+    ``"all"`` for every age (see :func:`parse_age_band`)."""
     region: str = "all"
     """Region type (e.g. poverty county / other); decides how financing is shared."""
     count: DatedValue
@@ -219,6 +280,23 @@ class Cell(Frozen):
     @classmethod
     def _count(cls, v: Dated) -> Dated:
         return _dated_nonnegative(v, "a count of persons", unit="")
+
+    @field_validator("age_band")
+    @classmethod
+    def _age_band(cls, v: str) -> str:
+        try:
+            band = parse_age_band(v)
+        except ValueError:
+            band = None
+        if band is None or band.label != v:
+            why = ""
+            m = _BAND_CLOSED.match(str(v).strip())
+            if m and int(m.group(2)) < int(m.group(1)):
+                why = f" (it ends at {m.group(2)}, before it starts at {m.group(1)})"
+            elif band is not None:
+                why = f" (write it without spaces around it: {toml_text(band.label)})"
+            raise FieldProblem(f"expected {AGE_BAND_EXAMPLE}, found {toml_text(v)}{why}")
+        return v
 
 
 class Roster(Frozen):
@@ -242,7 +320,9 @@ class Roster(Frozen):
     """Category an entrant belongs to before it is verified (covered only by the layers for it),
     and the category an exit that does not stay needy moves to."""
     verification_day: Annotated[int, Field(ge=1, le=90)] = 10
-    """Day of the quarter on which entries and exits take effect (day 10 = before the 10th)."""
+    """Day of the quarter on which entries and exits take effect (day 10 = before the 10th).
+    Default 10: RULES.md §2, seed 000 I (the roster is adjusted "before the 10th day of the first
+    month of each quarter"; the translation reads "1th", repaired in RULES.md)."""
 
     @field_validator("entry_rate", "exit_rate")
     @classmethod
@@ -299,7 +379,8 @@ class Frequency(Frozen):
     rate: dict[str, Annotated[float, Field(ge=0.0)]]
     """Claims per person-year by category; ``default`` applies to categories not listed."""
     age_factor: dict[str, Annotated[float, Field(ge=0.0)]] = {}
-    """Multiplier by age band; bands not listed use 1."""
+    """Multiplier by age band; bands not listed use 1. Every key must be the ``age_band`` of some
+    cell, written as the cell writes it (checked in :func:`_check_references`)."""
     dispersion: Annotated[float, Field(ge=0.0)] = 0.0
     trend: float = 0.0
     """Growth of the rate per year (fraction)."""
@@ -319,8 +400,14 @@ class Tail(Frozen):
     """Generalized Pareto tail spliced on the body above its ``quantile`` (density continuous)."""
 
     quantile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.95
+    """Quantile of the body above which the tail takes over. Default 0.95: ASSUMPTION. RULES.md §5
+    says only "a heavier upper tail" above a lognormal body (Fan et al. 2022); the splice point is
+    not given anywhere; the top 5% is a common choice for a peaks-over-threshold fit, and
+    ``fundsim fit`` chooses it from claims data."""
     shape: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.25
-    """GPD shape xi (< 0.5 so the variance is finite)."""
+    """GPD shape xi (< 0.5 so the variance is finite). Default 0.25: ASSUMPTION. No source gives a
+    figure (RULES.md §5: "a heavier upper tail"); 0.25 is a moderately heavy tail, halfway to the
+    bound 0.5 that keeps the variance finite, in the range the shipped scenarios use (0.2-0.3)."""
 
 
 class LevelSeverity(Frozen):
@@ -333,8 +420,14 @@ class LevelSeverity(Frozen):
     """Coefficient of variation of the body distribution."""
     tail: Tail | None = None
     in_policy_mean: Fraction = 0.85
-    """Mean in-policy share of a claim's total cost (beta distributed)."""
+    """Mean in-policy share of a claim's total cost (beta distributed). Default 0.85: ASSUMPTION.
+    No source gives the in-policy (catalogue) share of total cost. RULES.md §5 gives 68.1% overall
+    and about 63% / 72% / 81% at tertiary / secondary / primary level (2023 bulletin), but those
+    are the shares of in-policy cost *paid by the basic fund* (the basic layer's ratio, cf. "~70%",
+    seed 002), a different quantity from this one; the shipped scenarios set 0.75-0.95 by level."""
     in_policy_sd: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.08
+    """Standard deviation of a claim's in-policy share. Default 0.08: ASSUMPTION (no source gives
+    a spread; with the default mean 0.85, 95% of shares fall between about 0.66 and 0.97)."""
 
 
 class Severity(Frozen):
@@ -486,18 +579,28 @@ class Contract(Frozen):
 
     kind: Annotated[ContractKind, _LAX] = ContractKind.CAPPED_PROFIT
     profit_cap_rate: Fraction = 0.03
-    """Capped profit: the insurer's result incl. operating cost is at most this share of premium."""
+    """Capped profit: the insurer's result incl. operating cost is at most this share of premium.
+    Default 0.03: RULES.md §3 and §5, seed 000 III ("controlled within 3% of the total amount of
+    funds raised in that year")."""
     management_rate: Fraction = 0.03
-    """Cost-plus: management cost and profit as a share of claims paid, paid by finance."""
+    """Cost-plus: management cost and profit as a share of claims paid, paid by finance.
+    Default 0.03: RULES.md §3 and §5, seed 001 IV(3) ("generally controlled within 3% of the total
+    actual compensation funds ... in that year ... borne by the municipal finance")."""
     loss_band_rate: Fraction = 0.05
-    """Corridor: the insurer bears losses up to this share of premium ..."""
+    """Corridor: the insurer bears losses up to this share of premium ...
+    Default 0.05: ASSUMPTION, the placeholder of RULES.md §5 ("not found in any source": insurer
+    bears losses up to 5% of premium); no seed has a loss-corridor clause (RULES.md §3)."""
     excess_insurer_share: Fraction = 0.5
-    """... and this share of the loss beyond it; the fund bears the rest."""
+    """... and this share of the loss beyond it; the fund bears the rest.
+    Default 0.5: ASSUMPTION, the placeholder of RULES.md §5 (the excess split 50/50 with the
+    fund); not in any seed."""
     operating_cost_fixed_yuan: Yuan = 0.0
     """Insurer's operating cost per year, yuan (inside its margin)."""
     operating_cost_rate: Fraction = 0.0
     """Insurer's operating cost as a share of claims paid."""
     term_years: Annotated[int, Field(ge=1)] = 3
+    """Contract term, years. Default 3: seed 001 IV(3) ("not less than 3 years in principle"),
+    RULES.md §3 and §5 (contract practice: 3 years)."""
     settlement: Literal["annual", "term"] = "annual"
 
 
@@ -540,7 +643,12 @@ class Fund(Frozen):
 
 class Economy(Frozen):
     catastrophic_share: Fraction = 0.4
-    """Out-of-pocket above this share of household income per person is catastrophic (WHO-style)."""
+    """Out-of-pocket above this share of household income per person is catastrophic (WHO-style).
+    Default 0.4: ASSUMPTION. RULES.md §1 and seeds 000 and 004 make the share of people with
+    catastrophic out-of-pocket costs an output but give no threshold. 40% follows the WHO measure
+    (Xu et al. 2003), which is 40% of *capacity to pay* (income net of subsistence spending);
+    applied to whole income it is stricter and counts fewer people. The SDG 3.8.2 indicator uses
+    10% and 25% of household consumption or income."""
 
 
 NOT_CHANGEABLE = ("name", "start_year", "horizon_years", "changes")
@@ -614,10 +722,19 @@ def _check_references(s: Scenario) -> None:
     if r.entrant_from is not None:
         need_category(("population", "roster", "entrant_from"), r.entrant_from)
 
+    bands = list(dict.fromkeys(cell.age_band for cell in s.population.cells.values()))
     for ct, model in s.claims.items():
         for cat in model.frequency.rate:
             if cat != "default":
                 need_category(("claims", ct.value, "frequency", "rate", cat), cat)
+        for band in model.frequency.age_factor:
+            # a key no cell uses would be silently ignored (the cells' bands get factor 1)
+            if band not in bands:
+                raise ReferenceError_(
+                    ("claims", ct.value, "frequency", "age_factor", band),
+                    f"age band {band!r} is not the age_band of any cell in [population.cells]"
+                    f"{_did_you_mean(band, bands)}: expected one of {', '.join(bands)}",
+                )
         for cat in model.severity.level_mix:
             if cat != "default":
                 need_category(("claims", ct.value, "severity", "level_mix", cat), cat)
