@@ -2,15 +2,19 @@
 
 Every subcommand lives in :mod:`simulation.commands` as a module with ``add_parser(subparsers)``
 (which registers the subcommand and sets ``func``). A :class:`~simulation.errors.FundsimError` is
-printed as one line on stderr with exit code 2, never a traceback.
+printed as one line on stderr with exit code 2, never a traceback; so is an :class:`OSError` (a
+file that cannot be read or written: ``fundsim: error: FILE: REASON``) and a usage error (an
+unknown option, ``--paths 0``). Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from . import __version__
 from .errors import FundsimError
@@ -30,8 +34,31 @@ COMMANDS = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (the subcommands' parsers are of the same
+    class): ``fundsim run: error: argument --paths: expected at least 1, found 0; see 'fundsim run
+    --help'``, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        message = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
+def os_error_message(e: OSError) -> str:
+    """An :class:`OSError` on one line: ``FILE: REASON`` (``FILE -> OTHER: REASON`` for a rename)."""
+    reason = e.strerror or str(e) or type(e).__name__
+    if e.filename is not None:
+        names = os.fsdecode(e.filename)
+        if e.filename2 is not None:
+            names += f" -> {os.fsdecode(e.filename2)}"
+        text = f"{names}: {reason}"
+    else:
+        text = reason
+    return " ".join(text.split())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="fundsim",
         description="Simulate and forecast serious illness insurance funds.",
     )
@@ -53,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except FundsimError as e:
         print(f"fundsim: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"fundsim: error: {os_error_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fundsim: interrupted", file=sys.stderr)

@@ -1,39 +1,210 @@
 """Writing results atomically: a file or a whole folder appears complete or not at all.
 
-A folder is written into a temporary sibling (``.DIR.tmp-XXXX``) and renamed into place only when
-every file is there; a previous folder of the same name is replaced in one step (moved aside, the new
-one renamed in, the old one removed), so an interrupted or failed run never leaves a half-written
-output where the last good one was.
+A file is written to a temporary sibling (``.NAME.tmp-XXXX``) and renamed into place
+(:func:`write_atomic`); inside :func:`all_or_nothing` several files are renamed only once every one
+was written. A folder is written into a temporary sibling (``.DIR.tmp-XXXX``) and renamed into place
+only when every file is there; a previous folder of the same name is replaced in one step (moved
+aside, the new one renamed in, the old one removed), so an interrupted or failed run never leaves a
+half-written output where the last good one was.
+
+Outputs get the permissions any other new file would get (``0o666``, a folder ``0o777``, less the
+umask, or the folder's default ACL): the temporaries are created by ``os.open``/``os.mkdir`` with
+those modes and a random name, not by ``tempfile.mkstemp``/``mkdtemp``, whose ``0o600``/``0o700``
+would survive the rename and hide a report from, say, the web server that serves ``reports/``. The
+kernel applies the umask at creation, so it is never read or changed (``os.umask`` is process-wide
+and racy in threads).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import FundsimError
+
+_FILE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_TRIES = 100
+
+_staged: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+    "fundsim_staged_outputs", default=None
+)
+"""Inside :func:`all_or_nothing`: the (temporary, final) paths written so far, not yet renamed."""
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def _temporary(path: Path, tag: str) -> Path:
+    return path.parent / f".{path.name}.{tag}-{secrets.token_hex(4)}"
+
+
+def _new_file(path: Path) -> tuple[int, Path]:
+    """Create a new empty temporary file next to ``path``, mode ``0o666`` less the umask."""
+    for _ in range(_TRIES):
+        tmp = _temporary(path, "tmp")
+        try:
+            return os.open(tmp, _FILE_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as e:  # named by the output, not by its temporary name
+            raise type(e)(e.errno, e.strerror, str(path)) from e
+    raise FileExistsError(f"no free temporary name next to {path}")  # pragma: no cover
+
+
+def _new_dir(path: Path, tag: str) -> Path:
+    """Create a new empty temporary folder next to ``path``, mode ``0o777`` less the umask."""
+    for _ in range(_TRIES):
+        tmp = _temporary(path, tag)
+        try:
+            os.mkdir(tmp, 0o777)
+            return tmp
+        except FileExistsError:
+            continue
+        except OSError as e:  # named by the output, not by its temporary name
+            raise type(e)(e.errno, e.strerror, str(path)) from e
+    raise FileExistsError(f"no free temporary name next to {path}")  # pragma: no cover
+
+
+def _where(path: Path, option: str | None) -> str:
+    return f"{option} {path}" if option else str(path)
+
+
+def check_output_file(path: str | Path, option: str | None = None) -> Path:
+    """Check, before any work, that the file ``path`` can be written: its folder exists (it is not
+    created) and is writable, and ``path`` is not a folder. Raises :class:`FundsimError` naming
+    ``option`` (e.g. ``--out``) and the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    where = _where(path, option)
+    folder = path.parent
+    if path.is_dir():
+        raise FundsimError(f"{where}: expected a file name, found a folder")
+    if not folder.exists():
+        raise FundsimError(f"{where}: expected an existing folder {str(folder)!r}, found none")
+    if not folder.is_dir():
+        raise FundsimError(f"{where}: expected a folder {str(folder)!r}, found a file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FundsimError(
+            f"{where}: cannot write in the folder {str(folder)!r} (permission denied)"
+        )
+    return path
+
+
+def check_output_files(outputs: Mapping[str, str | Path | None]) -> None:
+    """Before any work: every given output file (option -> path; ``None`` when not asked for) can
+    be written (:func:`check_output_file`), and no two options name the same file."""
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if not path:
+            continue
+        check_output_file(path, option)
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            raise FundsimError(
+                f"{option} {path}: expected a file of its own, found the file of {seen[key]}"
+            )
+        seen[key] = option
+
+
+def nearest_existing(path: str | Path) -> Path:
+    """``path`` if it exists, else its nearest existing parent (where missing folders would be
+    created)."""
+    above = Path(path)
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    return above
+
+
+def check_output_dir(path: str | Path, option: str | None = None) -> Path:
+    """Check, before any work, that the folder ``path`` can be written by :func:`atomic_dir`:
+    ``path`` is a folder or does not exist, and the nearest existing folder above it (where the
+    missing folders will be created) is a writable folder."""
+    path = Path(path)
+    where = _where(path, option)
+    if path.exists() and not path.is_dir():
+        raise FundsimError(f"{where}: expected a folder, found a file")
+    above = nearest_existing(path.parent)
+    if not above.is_dir():
+        raise FundsimError(f"{where}: expected a folder {str(above)!r}, found a file")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise FundsimError(
+            f"{where}: cannot write in the folder {str(above)!r} (permission denied)"
+        )
+    return path
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` through a temporary file in the same
+    folder and a rename. The folder is not created: a missing one is a :class:`FundsimError`.
+
+    Inside :func:`all_or_nothing` the file is only written to its temporary name; the block renames
+    it when it ends.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        found = "a file" if folder.exists() else "none"
+        raise FundsimError(f"{path}: expected an existing folder {str(folder)!r}, found {found}")
+    fd, tmp = _new_file(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        if isinstance(data, bytes):
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(data)
+        staged = _staged.get()
+        if staged is None:
+            os.replace(tmp, path)
+        else:
+            staged.append((tmp, path))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Files written by :func:`write_atomic` in this block (in this thread) appear together: each
+    goes to its temporary name, and all are renamed into place when the block ends without error;
+    on an error none is, and the temporaries are removed. Nested blocks join the outermost."""
+    if _staged.get() is not None:
+        yield
+        return
+    staged: list[tuple[Path, Path]] = []
+    token = _staged.set(staged)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
+    finally:
+        _staged.reset(token)
+    done = 0
+    try:
+        for tmp, path in staged:
+            os.replace(tmp, path)
+            done += 1
+    except BaseException:
+        for tmp, _ in staged[done:]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
 
 
@@ -42,7 +213,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``path``, on failure it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    tmp = _new_dir(path, "tmp")
     try:
         yield tmp
     except BaseException:
@@ -50,7 +221,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         raise
     old = None
     if path.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+        old = _new_dir(path, "old")
         old.rmdir()
         os.replace(path, old)
     os.replace(tmp, path)

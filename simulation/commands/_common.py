@@ -30,10 +30,13 @@ SUMMARY_COLUMNS = [
 
 
 def add_engine_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
+    p.add_argument("--paths", type=_positive, default=1000, help="Monte Carlo paths (default 1000)")
     p.add_argument("--seed", type=int, default=20190101, help="random seed (default 20190101)")
     p.add_argument(
-        "--years", type=int, default=None, help="policy years (default: the scenario's horizon)"
+        "--years",
+        type=_positive,
+        default=None,
+        help="policy years (default: the scenario's horizon)",
     )
     p.add_argument(
         "--threads",
@@ -43,7 +46,11 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
         help="in-process threads (default: FUNDSIM_THREADS, else every core)",
     )
     p.add_argument(
-        "--workers", type=int, default=None, help="run on a local Dask cluster of N processes"
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="run on a local Dask cluster of N processes",
     )
     p.add_argument(
         "--scheduler", default=None, help="run on an existing Dask cluster (tcp://host:port)"
@@ -52,6 +59,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
 
 
 def _positive(text: str) -> int:
+    """An argparse type: a whole number at least 1 (``--paths``, ``--years``, ``--threads``...)."""
     try:
         n = int(text)
     except ValueError:

@@ -14,8 +14,9 @@ import time
 
 import pandas as pd
 
+from ..outputs import check_output_dir
 from ..scenario import load_scenario
-from ._common import format_money, progress_bar
+from ._common import _positive, format_money, progress_bar
 
 COLUMNS = [
     ("year", "year"),
@@ -44,9 +45,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="the fund whose account to follow (default: the first fund run under a contract)",
     )
-    p.add_argument("--paths", type=int, default=100, help="Monte Carlo paths (default 100)")
+    p.add_argument("--paths", type=_positive, default=100, help="Monte Carlo paths (default 100)")
     p.add_argument("--seed", type=int, default=20190101, help="random seed (default 20190101)")
-    p.add_argument("--years", type=int, default=None, help="policy years (default: the horizon)")
+    p.add_argument(
+        "--years", type=_positive, default=None, help="policy years (default: the horizon)"
+    )
     p.add_argument(
         "--config",
         metavar="TOML",
@@ -87,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     from ..cashflow.output import save_cashflow
     from ..cashflow.simulate import run_cashflow
 
+    if args.out:
+        check_output_dir(args.out, "--out")  # before the paths, not after
     scenario = load_scenario(args.scenario)
     config = (
         load_cashflow_config(args.config) if args.config else getattr(scenario, "cashflow", None)

@@ -1,18 +1,17 @@
 """``fundsim fit CLAIMS.csv --exposure EXPOSURE.csv --out fragment.toml``: fit illness-cost models.
 
 Reads and validates the claims and exposure tables (:mod:`simulation.claims_data`), fits frequency
-and severity (:mod:`simulation.fit`), writes the scenario fragment atomically (a temporary file in
-the same directory, then a rename) and prints a goodness-of-fit table.
+and severity (:mod:`simulation.fit`), writes the scenario fragment and the optional plots atomically
+and together (each to a temporary file in its folder, all renamed once all were written; every
+output's folder is checked before fitting) and prints a goodness-of-fit table.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
 
 from ..errors import FundsimError
+from ..outputs import all_or_nothing, check_output_files, write_atomic
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -65,22 +64,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FundsimError(f"{path}: the directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def run(args: argparse.Namespace) -> int:
     from .. import fit as fitting
     from ..claims_data import read_claims, read_exposure
@@ -89,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise FundsimError(
             f"--tail-quantile must be between 0.5 and 1, found {args.tail_quantile:g}"
         )
+    check_output_files({"--out": args.out, "--qq-plot": args.qq_plot, "--me-plot": args.me_plot})
     categories = None
     if args.scenario:
         from ..scenario import load_scenario
@@ -104,11 +88,12 @@ def run(args: argparse.Namespace) -> int:
         tail=args.tail,
         tail_quantile=args.tail_quantile,
     )
-    write_atomic(args.out, fitting.to_fragment(result))
-    if args.qq_plot:
-        fitting.plot_qq(result, args.qq_plot)
-    if args.me_plot:
-        fitting.plot_mean_excess(result, args.me_plot)
+    with all_or_nothing():  # the fragment and the plots appear together, or none does
+        write_atomic(args.out, fitting.to_fragment(result))
+        if args.qq_plot:
+            fitting.plot_qq(result, args.qq_plot)
+        if args.me_plot:
+            fitting.plot_mean_excess(result, args.me_plot)
     print(fitting.format_report(result))
     print(
         f"# wrote {args.out}"

@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import io
 import logging
+import os
 import re
 import sys
 import time
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from ..engine.run import run as run_engine
 from ..errors import FundsimError
+from ..outputs import check_output_dir, nearest_existing
 from ..report import build_report, write_report
 from ..report.cashflows import DEFAULT_CASHFLOW_PATHS
 from ..report.compare import unique_names
@@ -146,8 +148,19 @@ def run_log(log_file: str | None) -> Iterator[io.StringIO]:
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
     handlers: list[logging.Handler] = [logging.StreamHandler(buffer)]
     if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
+        if Path(log_file).is_dir():
+            raise FundsimError(f"--log {log_file}: expected a file, found a folder")
+        above = nearest_existing(Path(log_file).parent)
+        if not above.is_dir():
+            raise FundsimError(f"--log {log_file}: expected a folder {str(above)!r}, found a file")
+        try:
+            Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
+        except OSError as e:
+            reason = e.strerror or str(e)
+            if e.filename is not None and os.path.abspath(e.filename) != os.path.abspath(log_file):
+                reason = f"{os.fsdecode(e.filename)}: {reason}"
+            raise FundsimError(f"--log {log_file}: cannot open it to append ({reason})") from None
     old_level, old_propagate = log.level, log.propagate
     log.setLevel(logging.INFO)
     log.propagate = False
@@ -202,6 +215,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
             f"{', '.join(base_scenario.funds)}"
         )
     out = resolve_out(req.out, base_scenario.name, started, req.seed, req.paths, req.lang)
+    check_output_dir(out, "--out")  # before the runs, not after
     log.info("output folder %s", out)
     t0 = time.perf_counter()
     results = []
@@ -282,11 +296,16 @@ def request_from_args(args: argparse.Namespace) -> ReportRequest:
 
 
 def run_request(req: ReportRequest, args: argparse.Namespace, log_file: str | None) -> int:
-    """Run a report request with its log; one line on stderr and a non-zero exit on failure."""
-    with run_log(log_file) as buffer:
+    """Run a report request with its log; one line on stderr and a non-zero exit on failure.
+
+    A wrong request (:class:`FundsimError`, an unwritable ``--log`` included) or a file that cannot
+    be read or written (:class:`OSError`) is raised for the CLI (one line, exit code 2); any other
+    failure is logged with its traceback and gives one line and exit code 1.
+    """
+    with run_log(log_file) as buffer:  # an unwritable --log: FundsimError, before any work
         try:
             out = make_report(req, args, buffer)
-        except FundsimError as e:
+        except (FundsimError, OSError) as e:
             log.error("failed: %s", e)
             raise  # the CLI prints it on one line, exit code 2
         except KeyboardInterrupt:

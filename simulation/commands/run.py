@@ -8,6 +8,7 @@ import time
 
 from ..engine.result import save_result
 from ..engine.run import run as run_engine
+from ..outputs import check_output_dir
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, print_summary, progress_bar
 
@@ -23,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_dir(args.out, "--out")  # before the paths, not after
     scenario = load_scenario(args.scenario)
     t0 = time.perf_counter()
     with engine_runner(args) as runner, progress_bar(args, args.paths) as bar:

@@ -6,6 +6,8 @@ import argparse
 import contextlib
 import json
 import sys
+import tomllib
+from typing import Any
 
 import pandas as pd
 
@@ -41,24 +43,56 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _value(text: str) -> float | str:
+def _value(text: str) -> Any:
+    """One ``--values`` item: a TOML value if it is one (``2`` an int, so strict whole-number
+    fields such as ``contract.term_years`` accept it; ``0.5`` a float; ``true`` a boolean;
+    ``"abc"`` a string), else a number (``.5``, ``5.``), else the text itself (``abc``)."""
+    if "\n" not in text and "\r" not in text:
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            return tomllib.loads(f"v = {text}")["v"]
     try:
         return float(text)
     except ValueError:
         return text
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two parsed values are the same setting (``0.5`` and ``0.50``, ``2`` and ``2.0``,
+    but not ``true`` and ``1``)."""
+    return (isinstance(a, bool) is isinstance(b, bool)) and a == b
+
+
+def parse_values(text: str) -> list[tuple[str, Any]]:
+    """``--values``: the (text, value) pairs, refusing an empty list and repeated values."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise FundsimError(f"--values: expected at least one value, found {text!r}")
+    pairs = [(t, _value(t)) for t in items]
+    for i, (t, v) in enumerate(pairs):
+        for t0, v0 in pairs[:i]:
+            if t0 == t or _same(v0, v):
+                again = f"{t0!r} and {t!r} are the same value" if t0 != t else f"{t!r} twice"
+                raise FundsimError(f"--values: expected distinct values, found {again}")
+    return pairs
+
+
 def run(args: argparse.Namespace) -> int:
     raw, _ = resolve_raw(args.scenario)
-    values = [_value(v.strip()) for v in args.values.split(",") if v.strip()]
-    if not values:
-        raise FundsimError("--values needs at least one value")
+    pairs = parse_values(args.values)
+    values = [v for _, v in pairs]
+    # labels by the text as given: distinct (the values are), and every digit kept
+    labels = [f"{args.param}={t}" for t, _ in pairs]
     scenarios = {
-        f"{args.param}={v:g}" if isinstance(v, float) else f"{args.param}={v}": validate_raw(
-            set_path(raw, args.param, v), f"{args.scenario} with {args.param}={v}"
-        )
-        for v in values
+        label: validate_raw(set_path(raw, args.param, v), f"{args.scenario} with {args.param}={t}")
+        for label, (t, v) in zip(labels, pairs, strict=True)
     }
+    if args.fund is not None:  # said before the runs, not after
+        for scenario in scenarios.values():
+            if args.fund not in scenario.funds:
+                raise FundsimError(
+                    f"--fund {args.fund!r} is not in the scenario; funds: "
+                    f"{', '.join(scenario.funds)}"
+                )
     with contextlib.ExitStack() as stack:
         client = None
         if uses_dask(args):
@@ -77,21 +111,21 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
         )
     frames = []
-    for (label, result), value in zip(results.items(), values, strict=True):
+    for label, value in zip(labels, values, strict=True):
+        result = results[label]
         s = result.summary()
         if args.fund is not None:
-            if args.fund not in result.plan.funds:
-                raise FundsimError(
-                    f"fund {args.fund!r} is not in the scenario; funds: {', '.join(result.plan.funds)}"
-                )
             s = s[s["fund"] == args.fund]
         s.insert(0, args.param, value)
         frames.append(s)
-        del label
     table = pd.concat(frames, ignore_index=True)
     if args.json:
         print(
-            json.dumps(table[[args.param, "fund", "year", *MEASURES]].to_dict("records"), indent=1)
+            json.dumps(
+                table[[args.param, "fund", "year", *MEASURES]].to_dict("records"),
+                indent=1,
+                default=str,  # a TOML date or time value
+            )
         )
     else:
         print(f"# {args.param} over {len(values)} values, {args.paths} paths, seed {args.seed}")

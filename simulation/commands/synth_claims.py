@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import FundsimError
+from ..outputs import all_or_nothing, check_output_files, write_atomic
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,17 +45,18 @@ def run(args: argparse.Namespace) -> int:
 
     from ..scenario import load_scenario
     from ..synth import synth_claims
-    from .fit import write_atomic
 
     if args.years < 1:
         raise FundsimError(f"--years must be at least 1, found {args.years}")
     if not 0 < args.scale <= 1:
         raise FundsimError(f"--scale must be in (0, 1], found {args.scale:g}")
+    check_output_files({"--out": args.out, "--exposure-out": args.exposure_out})  # before drawing
     scenario = load_scenario(args.scenario)
     tables = synth_claims(scenario, args.years, np.random.default_rng(args.seed), scale=args.scale)
-    write_atomic(args.out, tables.claims.to_csv(index=False))
-    if args.exposure_out:
-        write_atomic(args.exposure_out, tables.exposure.to_csv(index=False))
+    with all_or_nothing():  # both tables appear together, or neither does
+        write_atomic(args.out, tables.claims.to_csv(index=False))
+        if args.exposure_out:
+            write_atomic(args.exposure_out, tables.exposure.to_csv(index=False))
     print(
         f"# {args.scenario}, seed {args.seed}, {args.years} year(s) from {scenario.start_year}"
         f"{f', scale {args.scale:g}' if args.scale != 1 else ''}: {len(tables.claims)} claims, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 
+from ..errors import FundsimError
 from .plan import RunPlan
 from .simulate import Arrays, simulate_block
 
@@ -21,6 +22,19 @@ BLOCKS_PER_TASK = 4
 def run_blocks(plan: RunPlan, seed: int, paths: int, blocks: list[int]) -> list[tuple[int, Arrays]]:
     """A Dask task: simulate several blocks."""
     return [simulate_block(plan, seed, b, paths) for b in blocks]
+
+
+def connect(address: str):
+    """A Dask client of the scheduler at ``address``; an unparsable or unreachable address is a
+    :class:`FundsimError` (the wait is Dask's ``distributed.comm.timeouts.connect``, 30 s unless
+    configured, e.g. by ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s``)."""
+    from dask.distributed import Client
+
+    try:
+        return Client(address)
+    except (OSError, ValueError, TypeError) as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise FundsimError(f"--scheduler {address}: cannot connect ({reason})") from None
 
 
 @contextlib.contextmanager
@@ -42,7 +56,7 @@ def dask_runner(
     own_client = None
     if client is None:
         if scheduler is not None:
-            own_client = client = Client(scheduler)
+            own_client = client = connect(scheduler)
         else:
             own_cluster = LocalCluster(
                 n_workers=workers or 1,

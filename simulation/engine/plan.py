@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import FundsimError
 from ..models.frequency import _sf_table, cell_rate, claim_probability  # the sampler's own table
 from ..models.population import Group, roster_groups
 from ..models.severity import (
@@ -358,6 +359,8 @@ def share_tables(scenario: Scenario) -> np.ndarray:
 
 def build_plan(scenario: Scenario, years: int | None = None) -> RunPlan:
     """Work out the deterministic part of a run of ``years`` policy years (default: the horizon)."""
+    if years is not None and years < 1:
+        raise FundsimError(f"years must be at least 1, found {years}")
     horizon = years if years is not None else scenario.horizon_years
     categories = tuple(scenario.categories)
     cat_code = {c: i for i, c in enumerate(categories)}

@@ -95,7 +95,7 @@ def in_process(
 def threaded(threads: int) -> BlockRunner:
     """The in-process runner on ``threads`` threads (see :func:`in_process`)."""
     if threads < 1:
-        raise ValueError(f"threads must be at least 1, found {threads}")
+        raise FundsimError(f"threads must be at least 1, found {threads}")
 
     def runner(
         plan: RunPlan, seed: int, paths: int, blocks: list[int]
@@ -227,6 +227,12 @@ def settle(plan: RunPlan, sims: Arrays) -> dict[str, np.ndarray]:
     return out
 
 
+def check_paths(paths: int) -> None:
+    """A run needs at least one path (:class:`FundsimError` otherwise)."""
+    if paths < 1:
+        raise FundsimError(f"paths must be at least 1, found {paths}")
+
+
 def run(
     scenario: Scenario,
     paths: int = 1000,
@@ -240,8 +246,7 @@ def run(
 
     The result depends only on (scenario, seed, paths, years).
     """
-    if paths < 1:
-        raise ValueError(f"paths must be at least 1, found {paths}")
+    check_paths(paths)
     t0 = time.perf_counter()
     plan = build_plan(scenario, years)
     t1 = time.perf_counter()

@@ -4,14 +4,14 @@ written atomically). Costs in base-year yuan."""
 
 from __future__ import annotations
 
+import io
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..outputs import write_atomic
 from .claims import FitResult
 from .frequency import FrequencyFit
 from .settings import MAX_QQ_POINTS, MIN_EXCESS_POINT
@@ -130,15 +130,11 @@ def qq_data(result: FitResult) -> pd.DataFrame:
 
 
 def _atomic_savefig(fig, path: str | Path) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write ``fig`` as PNG through :func:`simulation.outputs.write_atomic` (a missing folder is
+    a :class:`~simulation.errors.FundsimError`)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    write_atomic(path, buffer.getvalue())
 
 
 def plot_qq(result: FitResult, path: str | Path) -> None:
