@@ -158,8 +158,13 @@ def test_missing_and_non_utf8_files(tmp_path):
 def test_age_bands():
     assert parse_age_band("16-59") == AgeBand("16-59", 16, 59)
     assert parse_age_band("60+") == AgeBand("60+", 60, None)
-    for bad in ("16 to 59", "59-16", "", "old"):
-        with pytest.raises(ValueError):
+    for bad, words in (
+        ("16 to 59", r"age band '16 to 59' is not like '0-15' or '60\+'"),
+        ("59-16", r"age band '59-16' ends \(16\) before it starts \(59\)"),
+        ("", "age band '' is not like"),
+        ("old", "age band 'old' is not like"),
+    ):
+        with pytest.raises(ValueError, match=words):
             parse_age_band(bad)
 
 

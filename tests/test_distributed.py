@@ -59,7 +59,17 @@ def test_default_threads_follow_the_environment(monkeypatch):
     with pytest.raises(FundsimError, match="FUNDSIM_THREADS: expected at least 1, found 0"):
         default_threads()
     monkeypatch.delenv("FUNDSIM_THREADS")
-    assert default_threads() >= 1
+    # unset: every core this process may use (its CPU affinity, not the machine's core count)
+    if hasattr(os, "sched_getaffinity"):
+        assert default_threads() == len(os.sched_getaffinity(0))
+        other = {0} if os.cpu_count() != 1 else {0, 5}  # a CPU count the machine does not have
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: other)
+        assert default_threads() == len(other)
+    else:
+        assert default_threads() == (os.cpu_count() or 1)
+    unset = default_threads()
+    monkeypatch.setenv("FUNDSIM_THREADS", " ")  # blank counts as unset
+    assert default_threads() == unset
 
 
 @pytest.mark.parametrize("workers,blocks_per_task", [(1, 4), (2, 1), (2, 3)])

@@ -27,6 +27,15 @@ def order_statistic_bounds(sample: np.ndarray, q: float, z: float = 4.0) -> tupl
     return s[lo], s[hi]
 
 
+def sd_standard_error(exact, k: int) -> float:
+    """SE of the sample sd of ``k`` draws from the exact law: by the delta method on the sample
+    variance (variance ``(mu4 - sd**4) / k``), ``sqrt((mu4 - sd**4) / (4 sd**2 k))``, with the
+    central fourth moment ``mu4`` summed over the exact masses (no normal-theory assumption)."""
+    m, sd = exact.mean(), exact.sd()
+    mu4 = exact.expected(lambda x: (x - m) ** 4)
+    return float(np.sqrt((mu4 - sd**4) / (4 * sd**2 * k)))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fund", ["serious_illness", "basic"])
 def test_monte_carlo_agrees_with_exact_method(fund):
@@ -41,8 +50,10 @@ def test_monte_carlo_agrees_with_exact_method(fund):
     exact = exact_claims_distribution(s, fund, 2021)
     se = claims.std(ddof=1) / np.sqrt(k)
     assert abs(claims.mean() - exact.mean()) < 4 * se, (claims.mean(), exact.mean(), se)
-    # the MC standard deviation against the exact one: SE of a sample sd ~ sd / sqrt(2 K) (normal)
-    assert abs(claims.std(ddof=1) - exact.sd()) < 4 * exact.sd() / np.sqrt(2 * k) * 1.5
+    # the MC standard deviation against the exact one, within 4 SE of a sample sd (seed 2024:
+    # +1.16 SE for serious illness, whose kurtosis is about 9, and -0.12 SE for basic)
+    se_sd = sd_standard_error(exact, k)
+    assert abs(claims.std(ddof=1) - exact.sd()) < 4 * se_sd, (claims.std(ddof=1), exact.sd(), se_sd)
     for q in (0.05, 0.5, 0.95, 0.995):
         lo, hi = order_statistic_bounds(claims, q)
         assert lo <= exact.quantile(q) <= hi, (q, lo, exact.quantile(q), hi)
@@ -94,7 +105,8 @@ def test_exact_method_follows_roster_entries_and_exits():
             assert exact.notes == ()
             # needy at the start of the year plus the entrants (4,000 * 0.05 * 3 quarters)
             assert exact.n_persons == 4000 + 600
-            assert abs(claims.std(ddof=1) - exact.sd()) < 4 * exact.sd() / np.sqrt(2 * k) * 1.5
+            se_sd = sd_standard_error(exact, k)  # seed 7: +1.38 SE
+            assert abs(claims.std(ddof=1) - exact.sd()) < 4 * se_sd, (claims.std(ddof=1), se_sd)
         else:
             # every person, the needy entrants and exits (20% of 4,000 a quarter) approximated
             assert exact.n_persons == 3000 + 1000 + 4000 + 600

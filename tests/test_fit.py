@@ -134,6 +134,8 @@ def test_gpd_standard_errors_match_the_closed_form():
         expected = stats.genpareto.logpdf(e[:50], xi, scale=900.0)
         assert gpd_logpdf(e[:50], xi, 900.0) == pytest.approx(expected, rel=1e-10)
     assert fit.shape.se == pytest.approx(1.3 / math.sqrt(4000), rel=0.1)
+    # and se(scale) = scale sqrt(2 (1 + xi) / n) = 25.5
+    assert fit.scale.se == pytest.approx(1000.0 * math.sqrt(2 * 1.3 / 4000), rel=0.1)
     assert within(fit.shape, 0.3) and within(fit.scale, 1000.0)
 
 
@@ -176,6 +178,20 @@ def test_severity_round_trip_recovers_parameters_within_4_se():
         assert within(fit.cv, cv), (level, fit.cv)
         assert within(fit.tail.shape, xi), (level, fit.tail.shape)
         assert within(fit.in_policy_mean, ip_mean) and within(fit.in_policy_sd, ip_sd), level
+        # the SEs used as tolerances above, bounded independently (an inflated SE passes anything):
+        # the mean's below 3 SEs of the sample mean (at this seed 1.3-1.5 of them), the tail
+        # shape's the GPD's (1 + xi) / sqrt(excesses) (Smith 1987), the in-policy share's mean and
+        # sd those of their sample estimates under the true beta law (sd: from its fourth moment)
+        n = x.size
+        assert fit.mean_yuan.se < 3 * x.std(ddof=1) / math.sqrt(n), (level, fit.mean_yuan)
+        xi_se = (1 + fit.tail.shape.value) / math.sqrt(fit.tail.n)
+        assert fit.tail.shape.se == pytest.approx(xi_se, rel=0.1), (level, fit.tail.shape)
+        nu = ip_mean * (1 - ip_mean) / ip_sd**2 - 1
+        _, var, _, kurt = stats.beta(ip_mean * nu, (1 - ip_mean) * nu).stats("mvsk")
+        mu4 = (kurt + 3) * var**2
+        assert fit.in_policy_mean.se == pytest.approx(math.sqrt(var / n), rel=0.05), level
+        sd_se = math.sqrt((mu4 - var**2) / (4 * var * n))
+        assert fit.in_policy_sd.se == pytest.approx(sd_se, rel=0.1), level
         assert 0.90 <= fit.model.tail_quantile <= 0.98
         assert fit.ks_stat < 0.015  # KS distance of the written model to its own data
 
@@ -237,6 +253,15 @@ def test_frequency_round_trip_negative_binomial():
     for band, f in true_factors.items():
         assert within(fit.age_factor[band], f), (band, fit.age_factor[band], f)
     assert within(fit.dispersion, 0.5) and within(fit.trend, 0.04)
+    # the rate SEs used as tolerances: at least the SE from a category's claims alone, rate *
+    # sqrt(sum n m (1 + d m)) / sum n m over its cells (m: true claims per person), and at most
+    # 1.5 times it (the trend and age factors fitted with the rates add 10-19% at this seed)
+    for cat, r in true_rates.items():
+        m = np.array(
+            [r * f * 1.04**t for f in true_factors.values() for t in (0, 1)]
+        )  # 15,000 persons in each cell
+        counts_only = r * math.sqrt(np.sum(m * (1 + 0.5 * m))) / (math.sqrt(15000) * m.sum())
+        assert 0.95 * counts_only < fit.rate[cat].se < 1.5 * counts_only, (cat, counts_only)
     assert fit.base_year == 2019
     groups = fit.groups.set_index(["category", "age_band"])
     assert (groups["chosen"] == "negative_binomial").all()
@@ -351,7 +376,10 @@ def test_fragment_is_toml_in_the_scenario_schema_and_extends(tmp_path):
     assert sum(model.severity.level_mix["default"].values()) == pytest.approx(1.0, abs=1e-9)
 
     table = goodness_of_fit_table(result)
-    assert list(table["level"]) == ["primary", "county", "city"] and (table["ks"] < 0.05).all()
+    assert list(table["level"]) == ["primary", "county", "city"]
+    # KS distance below its 0.1% critical value 1.95 / sqrt(n) (conservative here: the parameters
+    # were fitted to the same claims)
+    assert (table["ks"] < 1.95 / np.sqrt(table["n"])).all(), table[["level", "n", "ks"]]
     qq = qq_data(result)
     assert set(qq.columns) == {"claim_type", "level", "probability", "empirical", "model"}
     assert (qq.groupby("level")["probability"].max() < 1).all()
@@ -479,6 +507,8 @@ def test_spliced_model_is_the_simulators_severity(body, tail):
 
 
 def test_synth_claims_are_reproducible_and_valid(tmp_path):
+    from simulation.models.population import roster_groups
+    from simulation.scenario import scenario_for_year
     from simulation.synth import synth_claims
 
     scenario = load_scenario(HENAN)
@@ -492,8 +522,23 @@ def test_synth_claims_are_reproducible_and_valid(tmp_path):
     exposure = read_exposure(tmp_path / "e.csv", list(scenario.categories))
     assert set(claims["claim_type"]) == {"inpatient", "chronic"}
     assert (claims["in_policy_cost"] <= claims["total_cost"]).all()
-    # 0.2% of the 5-million roster: about 10,000 person-years
-    assert exposure["person_years"].sum() == pytest.approx(0.002 * 5_000_000, rel=0.05)
+    # exposure is deterministic: each roster group shrunk to round(count * 0.002) persons, each
+    # exposed for the length of each of its coverage segments, in that segment's category
+    year = scenario.start_year
+    s_year = scenario_for_year(scenario, year)
+    expected: dict[tuple[str, str], float] = {}
+    for g in roster_groups(s_year, year):
+        band = s_year.population.cells[g.cell].age_band
+        for seg in g.segments:
+            key = (seg.category, band)
+            expected[key] = expected.get(key, 0.0) + round(g.count * 0.002) * (seg.end - seg.start)
+    expected = {k: v for k, v in expected.items() if v > 0}
+    got = exposure.groupby(["category", "age_band"])["person_years"].sum().to_dict()
+    assert got.keys() == expected.keys()
+    for key, person_years in expected.items():
+        assert got[key] == pytest.approx(person_years, abs=1e-5), key
+    assert exposure["person_years"].sum() == pytest.approx(sum(expected.values()), abs=1e-3)
+    assert (exposure["year"] == year).all()
 
 
 @pytest.mark.slow

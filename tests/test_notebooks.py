@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbclient  # test dependencies (pyproject.toml [test]): a missing one is an error, not a skip
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

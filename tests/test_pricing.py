@@ -363,11 +363,16 @@ def test_price_distribution_by_year_and_term(sample):
     assert {"var_95", "var_99", "var_995", "tvar_95", "p_loss", "p_loss_se"} <= set(frame.columns)
 
 
-def test_management_rate_break_even_is_operating_cost_share(sample):
+def test_management_rate_break_even_is_operating_cost_share(sample, layered):
+    # cost-plus: the insurer's net result is m S - O, its operating cost O = 1,000 yuan a year plus
+    # 2% of the claims paid S (layered.toml's contract), so over the 2-year term the break-even
+    # rate is E[O] / E[S] = 0.02 + 2 * 1,000 / E[S], S the fund's claims over the term
+    contract = layered.funds[FUND].contract
+    assert (contract.operating_cost_fixed_yuan, contract.operating_cost_rate) == (1000, 0.02)
+    assert sample.years == (2021, 2022) and sample.weights is None  # Monte Carlo: equal weights
+    expected = 0.02 + 2 * 1000 / sample.claims.sum(axis=1).mean()
     sol = cost_plus_management_rate(sample)
-    settled = settle_sample(sample)
-    share = settled["operating_cost"].sum() / settled["claims"].sum()
-    assert sol.value == pytest.approx(share, rel=1e-8)
+    assert sol.value == pytest.approx(expected, rel=1e-8)
     assert sol.se > 0 and sol.se_batch is not None
 
 
@@ -377,10 +382,6 @@ def test_management_rate_break_even_is_operating_cost_share(sample):
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["break-even", "loss-prob:0.3"])
 def test_exact_and_monte_carlo_agree(layered, target):
-    try:
-        from simulation.engine.exact import exact_claims_distribution  # noqa: F401
-    except ImportError:
-        pytest.xfail("simulation.engine.exact.exact_claims_distribution does not exist yet")
     ex = exact_price(layered, FUND, target)
     assert ex.se == 0.0 and ex.method == "exact"
     # one year (2021), 1,500 paths: the MC solution's SE is about 1 yuan per head
@@ -470,11 +471,20 @@ def test_cli_json_and_table(tmp_path):
 
 def test_cli_errors_are_one_line(capsys):
     assert main(["price", str(LAYERED), "--fund", "nope", "--paths", "16"]) == 2
-    assert "fund 'nope'" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("fundsim: error: ") and "Traceback" not in err
+    assert "fund 'nope'" in err and "basic, serious_illness" in err  # names the funds there are
+    assert out == ""
     assert (
         main(["price", str(LAYERED), "--fund", FUND, "--target", "margin:0.5", "--paths", "16"])
         == 2
     )
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("fundsim: error: ") and "Traceback" not in err
+    # a 50% margin is out of reach under the 3% profit cap: the message says which and why
+    assert "target margin 0.5 cannot be reached" in err
+    assert "caps the insurer's result at 0.03" in err
+    assert out == ""
 
 
 def test_loss_probability_of_one_has_a_zero_standard_error():

@@ -385,10 +385,11 @@ def test_chinese_report_and_the_font_fallback(runs):
     assert (
         "年内现金流与年终结算" in report.html and "已付赔款 + 链梯法（已付三角形）" in report.html
     )
+    # the CJK font is a declared dependency (pylopdf-fonts-zh-cn, Noto Sans SC): always there
     fonts = font_setup()
-    if fonts.has_cjk:
-        assert report.warnings == []
-        assert "@font-face" in report.html  # the page carries the glyphs it uses
+    assert fonts.has_cjk, fonts.source
+    assert report.warnings == []
+    assert "@font-face" in report.html  # the page carries the glyphs it uses
     # without a CJK font: figures fall back to English labels, with one clear warning
     latin = FontSetup(
         families=("DejaVu Sans",),

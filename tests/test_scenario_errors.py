@@ -375,7 +375,11 @@ def test_a_change_whose_effect_shows_elsewhere_names_the_change_and_the_key():
     }
     raw["funds"]["serious_illness"]["financing_per_head"] = {"standard": 60, "needy": 70}
     raw["changes"]["2022"]["funds"]["serious_illness"]["financing_per_head"] = 65
-    assert validate_raw(raw, "x.toml")  # a scalar replaces the tier table: valid
+    s = validate_raw(raw, "x.toml")  # a scalar replaces the tier table: valid
+    assert isinstance(s.funds["serious_illness"].financing_per_head, dict)  # tiers until 2021
+    fin_2022 = scenario_for_year(s, 2022).funds["serious_illness"].financing_per_head
+    assert isinstance(fin_2022, Dated)  # the whole tier table is replaced, not merged into
+    assert fin_2022.at(2022) == 65
     raw["changes"]["2022"] = {"population": {"cells": {"needy_old": {"tier": "other"}}}}
     err = _error(raw)
     assert err.key == "changes.2022"

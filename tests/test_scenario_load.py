@@ -136,10 +136,19 @@ def test_dated_value_is_that_of_the_latest_year_not_after(values, year):
 
 
 @pytest.mark.parametrize(
-    "raw", [True, "130", {}, {"growth": 0.1}, {"2019": "x"}, {"19": 1}, {"2019": 1, "growth": "x"}]
+    "raw, words",
+    [
+        (True, "expected a number or a table of years, found True"),
+        ("130", "expected a number or a table of years, found '130'"),
+        ({}, "a dated value needs at least one year"),
+        ({"growth": 0.1}, "a dated value needs at least one year"),
+        ({"2019": "x"}, "the value for 2019 must be a number, found 'x'"),
+        ({"19": 1}, r"expected a year \(like 2019\), 'growth' or 'source' as key, found '19'"),
+        ({"2019": 1, "growth": "x"}, r"growth must be a number \(a rate per year\), found 'x'"),
+    ],
 )
-def test_dated_parse_rejects(raw):
-    with pytest.raises(ValueError):
+def test_dated_parse_rejects(raw, words):
+    with pytest.raises(ValueError, match=words):
         Dated.parse(raw)
 
 
@@ -263,7 +272,12 @@ def test_shipped_scenario_loads_and_resolves_every_year(path):
     s = load_scenario(path)
     for year in range(s.start_year, s.start_year + s.horizon_years):
         table = scenario_table(scenario_for_year(s, year), year)  # every dated value defined
-        assert table["cascade"] == s.cascade
+        # the rules in force that year, printed as TOML (`fundsim validate --year`), read back and
+        # validated, are the same rules: a scenario of scalars giving that year's table again
+        text = dumps_toml(table)
+        assert tomllib.loads(text) == table, year
+        printed = validate_raw(tomllib.loads(text), f"{path.name} in {year}")
+        assert printed.changes == {} and scenario_table(printed, year) == table, year
 
 
 def test_ankang_and_guangxi_are_shipped():
