@@ -83,6 +83,16 @@ def _where(path: Path, option: str | None) -> str:
     return f"{option} {path}" if option else str(path)
 
 
+def _check_writable_folder(folder: Path, where: str) -> None:
+    """The existing path ``folder`` is a folder this process can create files in."""
+    if not folder.is_dir():
+        raise FundsimError(f"{where}: expected a folder {str(folder)!r}, found a file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FundsimError(
+            f"{where}: cannot write in the folder {str(folder)!r} (permission denied)"
+        )
+
+
 def check_output_file(path: str | Path, option: str | None = None) -> Path:
     """Check, before any work, that the file ``path`` can be written: its folder exists (it is not
     created) and is writable, and ``path`` is not a folder. Raises :class:`FundsimError` naming
@@ -94,12 +104,7 @@ def check_output_file(path: str | Path, option: str | None = None) -> Path:
         raise FundsimError(f"{where}: expected a file name, found a folder")
     if not folder.exists():
         raise FundsimError(f"{where}: expected an existing folder {str(folder)!r}, found none")
-    if not folder.is_dir():
-        raise FundsimError(f"{where}: expected a folder {str(folder)!r}, found a file")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise FundsimError(
-            f"{where}: cannot write in the folder {str(folder)!r} (permission denied)"
-        )
+    _check_writable_folder(folder, where)
     return path
 
 
@@ -136,13 +141,7 @@ def check_output_dir(path: str | Path, option: str | None = None) -> Path:
     where = _where(path, option)
     if path.exists() and not path.is_dir():
         raise FundsimError(f"{where}: expected a folder, found a file")
-    above = nearest_existing(path.parent)
-    if not above.is_dir():
-        raise FundsimError(f"{where}: expected a folder {str(above)!r}, found a file")
-    if not os.access(above, os.W_OK | os.X_OK):
-        raise FundsimError(
-            f"{where}: cannot write in the folder {str(above)!r} (permission denied)"
-        )
+    _check_writable_folder(nearest_existing(path.parent), where)
     return path
 
 
