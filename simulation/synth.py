@@ -17,7 +17,7 @@ timeline of segments, each with a category), in this order:
    :func:`~simulation.models.severity.cost_trend_factor`) and in-policy cost (total times a beta
    share, :func:`~simulation.models.severity.sample_in_policy_share`);
 4. each claimant's age: uniform on the whole years of the cell's age band (an open band such as
-   ``60+`` spans :data:`OPEN_BAND_YEARS` years).
+   ``60+`` runs to 89, see :data:`OPEN_BAND_END`).
 
 Identifiers are pseudonymous only: ``P`` and a running number (``P0000001``), one per person of a
 group in a year (the same person in two years gets two identifiers). Costs are rounded to the fen
@@ -40,7 +40,10 @@ from .scenario.resolve import scenario_for_year
 from .scenario.schema import CLAIM_TYPES, LEVELS, Scenario, parse_age_band
 
 OPEN_BAND_YEARS = 30
-"""An open age band ``a+`` is drawn uniformly on ages a .. a + OPEN_BAND_YEARS - 1."""
+OPEN_BAND_END = 90
+"""An open age band ``a+`` is drawn uniformly on the whole ages ``a .. max(a + OPEN_BAND_YEARS,
+OPEN_BAND_END) - 1``: ``60+`` on 60-89, ``80+`` on 80-109, ``0+`` and ``all`` on 0-89 (ASSUMPTION: a
+synthetic-data convention, not a life table)."""
 ID_DIGITS = 7
 
 CLAIMS_COLUMNS = (
@@ -64,9 +67,12 @@ class SynthTables:
 
 
 def age_range(label: str) -> tuple[int, int]:
-    """The whole ages ``(low, high)`` of a band (inclusive); ``60+`` -> (60, 60 + OPEN_BAND_YEARS - 1)."""
+    """The whole ages ``(low, high)`` of a band (inclusive): ``60+`` -> (60, 89), ``all`` -> (0, 89)
+    (:data:`OPEN_BAND_END`)."""
     band = parse_age_band(label)
-    high = band.high if band.high is not None else band.low + OPEN_BAND_YEARS - 1
+    if band.high is not None:
+        return band.low, band.high
+    high = max(band.low + OPEN_BAND_YEARS, OPEN_BAND_END) - 1
     return band.low, high
 
 

@@ -144,6 +144,15 @@ def test_one_age_band_parser_below_the_models():
     assert synth.age_range("0-15") == (0, 15)
 
 
+def test_open_age_bands_of_synthetic_claims():
+    # an open band reaches at least age 89: every age for "all" and "0+", not just 0-29
+    assert synth.age_range("60+") == (60, 89)
+    assert synth.age_range("80+") == (80, 109)
+    assert synth.age_range("all") == (0, 89)
+    assert synth.age_range("0+") == (0, 89)
+    assert synth.age_range("16+") == (16, 89)
+
+
 def test_a_change_year_with_a_bad_age_band_names_the_change():
     raw = _base_raw()
     raw["changes"] = {"2022": {"population": {"cells": {"needy_old": {"age_band": "old"}}}}}
