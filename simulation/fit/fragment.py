@@ -153,7 +153,7 @@ def _level_lines(ct: str, lv: str, lf: LevelFit) -> list[str]:
     tried = ", ".join(f"{k} {v:.1f}" for k, v in lf.body_loglik.items())
     lines = [
         head,
-        f'body = "{m.body.value}"   # log-likelihood {"below the threshold" if m.has_tail else "of all claims"}: {tried}',
+        f'body = "{m.body.value}"   # log-likelihood {"of the spliced model, all claims" if m.has_tail else "of all claims"}: {tried}',
         f"mean_yuan = {_num(lf.mean_yuan.value, 7)}   # {_se(lf.mean_yuan)}; mean of the fitted model",
         f"cv = {_num(lf.cv.value, 5)}   # {_se(lf.cv)}; CV of the body",
         f"in_policy_mean = {_num(lf.in_policy_mean.value, 5)}   # {_se(lf.in_policy_mean)}",
@@ -169,8 +169,9 @@ def _level_lines(ct: str, lv: str, lf: LevelFit) -> list[str]:
             f"[claims.{ct}.severity.levels.{lv}.tail]   # threshold {lf.threshold_yuan:.0f} yuan from the "
             f"mean-excess plot; {lf.tail.n} excesses",
             f"quantile = {_num(m.tail_quantile, 6)}   # {_se(lf.tail_quantile)}; share of claims below the threshold",
-            f"shape = {_num(m.tail_shape, 4)}   # {_se(lf.tail.shape)}; GPD scale fitted {lf.tail.scale.value:.0f} "
-            f"yuan ({_se(lf.tail.scale)}), implied by continuity {m.tail_scale:.0f} yuan",
+            f"shape = {_num(m.tail_shape, 4)}   # {_se(lf.tail_shape or lf.tail.shape)}; fitted with the body; "
+            f"GPD fitted to the excesses alone: shape {lf.tail.shape.value:.4f}, scale "
+            f"{lf.tail.scale.value:.0f} yuan ({_se(lf.tail.scale)}), implied by continuity {m.tail_scale:.0f} yuan",
         ]
     lines.append("")
     return lines

@@ -1,5 +1,6 @@
 """Severity fits: per hospital level (:func:`fit_level_severity`: body, tail at the profile-likelihood
-splice point, the written spliced model, goodness of fit, in-policy share) and per claim type
+splice point, the written spliced model fitted jointly to all claims (:func:`fit_spliced`), goodness
+of fit, in-policy share) and per claim type
 (:func:`fit_severity`: cost trend, deflation to the base year, level mix). Costs in base-year yuan,
 shares and trends as fractions."""
 
@@ -11,13 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from ..claims_data import raise_problems, rows_problem
 from ..errors import ClaimsDataError
 from ..scenario.schema import LEVELS, BodyKind
 from .body import BodyFit, _body_params, fit_body
-from .estimates import Estimate, delta_se
+from .estimates import Estimate, _minimize, covariance_from_nll, delta_se
 from .settings import (
     MAX_IN_POLICY_SD,
     MAX_TAIL_SHAPE,
@@ -26,7 +27,7 @@ from .settings import (
     TailMode,
 )
 from .spliced import SplicedSeverity
-from .tail import GPDFit, choose_threshold, fit_gpd
+from .tail import GPDFit, choose_threshold, fit_gpd, gpd_logpdf
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class LevelFit:
     cv: Estimate
     body: BodyFit
     tail: GPDFit | None
+    """The GPD fitted separately to the excesses over the threshold (its scale is reported next to
+    the written model's implied one); the written model's shape is ``tail_shape``."""
     tail_quantile: Estimate | None
     """Share of claims at or below the threshold, SE ``sqrt(q (1 - q) / n)``."""
     threshold_yuan: float | None
@@ -57,7 +60,10 @@ class LevelFit:
     aic_spliced: float
     mean_excess: pd.DataFrame = field(repr=False)
     body_loglik: dict[str, float] = field(default_factory=dict)
-    """Log-likelihood of each body kind tried (truncated when there is a tail)."""
+    """Log-likelihood of each body kind tried: of the jointly fitted spliced model on all claims
+    when there is a tail, of the body alone otherwise."""
+    tail_shape: Estimate | None = None
+    """The written model's GPD shape (joint MLE) with its SE from the joint observed information."""
     notes: tuple[str, ...] = ()
     data: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     """The (deflated) costs the fit used, for QQ data."""
@@ -135,7 +141,7 @@ def fit_level_severity(
     aic_spliced = math.nan
     use_tail = False
     if spliced is not None:
-        body_t, gpd, q_hat, u, model, body_ll = spliced
+        body_t, gpd, q_hat, u, model, body_ll, _ = spliced
         aic_spliced = 2 * 4 - 2 * float(np.sum(model.logpdf(x)))
         use_tail = tail == "always" or aic_spliced < aic_body_only
         if not use_tail:
@@ -143,27 +149,27 @@ def fit_level_severity(
                 f"tail dropped: AIC {aic_spliced:.1f} with a tail, {aic_body_only:.1f} without"
             )
 
+    tail_shape = None
     if use_tail:
-        theta = np.concatenate([body_t.theta, [model.tail_shape, q_hat]])
-        cov = np.zeros((4, 4))
-        cov[:2, :2] = body_t.cov
-        cov[2, 2] = gpd.shape.se**2
-        cov[3, 3] = q_hat * (1 - q_hat) / n
-        kind = body_t.kind
+        joint = spliced[6]
+        kind = joint.body.kind
 
         def mean_of(t: np.ndarray) -> float:
             p1, p2 = _body_params(kind, t[:2])
-            return SplicedSeverity(kind, p1, p2, float(t[3]), float(t[2])).mean()
+            xi = float(t[2]) if t.size > 2 else model.tail_shape
+            return SplicedSeverity(kind, p1, p2, q_hat, xi).mean()
 
-        mean_est = Estimate(model.mean(), delta_se(mean_of, theta, cov))
-        body_fit, tail_fit = body_t, gpd
+        mean_est = Estimate(model.mean(), delta_se(mean_of, joint.theta, joint.cov))
+        body_fit, tail_fit = joint.body, gpd
+        tail_shape = joint.shape
         tq = Estimate(q_hat, math.sqrt(q_hat * (1 - q_hat) / n))
         threshold = u
         implied = model.tail_scale
         if abs(implied - gpd.scale.value) > 4 * gpd.scale.se:
             notes.append(
-                f"the fitted GPD scale {gpd.scale.value:.0f} yuan differs from the scale implied by "
-                f"density continuity {implied:.0f} yuan by more than 4 SE: the splice is poor"
+                f"the GPD scale fitted to the excesses {gpd.scale.value:.0f} yuan differs from the "
+                f"scale implied by density continuity {implied:.0f} yuan by more than 4 SE: the "
+                "splice is poor"
             )
     else:
         body_fit, tail_fit, tq, threshold = best_full, None, None, None
@@ -199,6 +205,7 @@ def fit_level_severity(
         aic_spliced=aic_spliced,
         mean_excess=me_table,
         body_loglik=body_ll,
+        tail_shape=tail_shape,
         notes=tuple(notes),
         data=x,
     )
@@ -282,12 +289,145 @@ def _choose_splice(
         if best is None or ll > best[0]:
             best = (ll, q, u)
     _, q, u = best
-    trunc = {k: fit_body(x, k, upper=u) for k in bodies}
-    body_t = max(trunc.values(), key=lambda b: b.loglik)
     gpd = fit_gpd(x[x > u] - u)
     q_hat = float(np.mean(x <= u))
-    model = _written_model(body_t, gpd.shape.value, q_hat, notes)
-    return body_t, gpd, q_hat, u, model, {k.value: b.loglik for k, b in trunc.items()}
+    joints = {
+        k: fit_spliced(x, k, q_hat, fit_body(x, k, upper=u, with_se=False).theta, gpd.shape.value)
+        for k in bodies
+    }
+    joint = max(joints.values(), key=lambda j: j.loglik)
+    if joint.clamped is not None:
+        notes.append(joint.clamped)
+    model = joint.model
+    body_ll = {k.value: j.loglik for k, j in joints.items()}
+    return joint.body, gpd, q_hat, u, model, body_ll, joint
+
+
+_SHAPE_SEARCH = (-0.5, 0.95)
+"""Range searched for the joint fit's GPD shape (below -0.5 the MLE is irregular, from 1 the mean
+is infinite); a shape outside the scenario's [0, MAX_TAIL_SHAPE] is written at the nearer bound."""
+
+
+@dataclass(frozen=True)
+class JointFit:
+    """The written spliced model fitted jointly to all claims (:func:`fit_spliced`)."""
+
+    model: SplicedSeverity
+    body: BodyFit
+    """The body's parameters and their covariance (the joint one's body block); ``loglik`` is the
+    spliced model's on all claims."""
+    shape: Estimate
+    theta: np.ndarray = field(repr=False)
+    """Internal parameters: the body's two, then the GPD shape (left out when it was clamped)."""
+    cov: np.ndarray = field(repr=False)
+    loglik: float
+    clamped: str | None = None
+    """A note when the shape was outside [0, MAX_TAIL_SHAPE] and the model was refitted with it
+    fixed at the nearer bound."""
+
+
+def spliced_nll(kind: BodyKind, x: np.ndarray, q: float) -> Callable[[np.ndarray], float]:
+    """Mean negative log-likelihood of the written spliced model (:class:`SplicedSeverity` with body
+    ``kind``, tail quantile ``q``) on costs ``x``, in ``(body theta, xi)``.
+
+    The body's log-density summed over the claims at or below its ``q``-quantile ``u`` through the
+    sufficient statistics of the sorted claims (prefix sums of ``ln x``, ``ln^2 x``, ``x``), and
+    ``ln(1 - q) + ln g(x - u; xi, beta)`` above it with the continuity scale ``beta = (1 - q) /
+    f_body(u)`` (:func:`~simulation.fit.tail.gpd_logpdf`). Tested equal to the sum of
+    ``SplicedSeverity.logpdf``.
+    """
+    xs = np.sort(np.asarray(x, dtype=np.float64))
+    n = xs.size
+    lx = np.log(xs)
+    c1 = np.concatenate([[0.0], np.cumsum(lx)])
+    c2 = np.concatenate([[0.0], np.cumsum(lx * lx)])
+    cx = np.concatenate([[0.0], np.cumsum(xs)])
+    log1mq = math.log1p(-q)
+    half_log_2pi = 0.5 * math.log(2.0 * math.pi)
+    z = float(special.ndtri(q))
+
+    def nll(theta: np.ndarray) -> float:
+        try:
+            p1, p2 = _body_params(kind, theta[:2])
+        except OverflowError:
+            return math.inf
+        xi = float(theta[2])
+        if not (np.isfinite(p1) and np.isfinite(p2) and p2 > 0) or xi >= 1.0:
+            return math.inf
+        if kind is BodyKind.LOGNORMAL:
+            mu, s = p1, p2
+            u = math.exp(mu + s * z)
+            log_fu = -math.log(u) - math.log(s) - half_log_2pi - z * z / 2
+        else:
+            a, th = p1, p2
+            if a <= 0:
+                return math.inf
+            u = th * float(special.gammaincinv(a, q))
+            if not u > 0:
+                return math.inf
+            log_fu = (a - 1) * math.log(u) - u / th - a * math.log(th) - float(special.gammaln(a))
+        k = int(np.searchsorted(xs, u, side="right"))
+        if kind is BodyKind.LOGNORMAL:
+            body = (
+                -k * (half_log_2pi + math.log(s))
+                - (c2[k] - 2 * mu * c1[k] + k * mu * mu) / (2 * s * s)
+                - c1[k]
+            )
+        else:
+            body = (a - 1) * c1[k] - cx[k] / th - k * (a * math.log(th) + float(special.gammaln(a)))
+        beta = (1.0 - q) / math.exp(log_fu)
+        tail = (n - k) * log1mq + float(np.sum(gpd_logpdf(xs[k:] - u, xi, beta)))
+        value = -(body + tail) / n
+        return value if np.isfinite(value) else math.inf
+
+    return nll
+
+
+def fit_spliced(
+    x: np.ndarray, kind: BodyKind, q: float, body_start: np.ndarray, shape_start: float
+) -> JointFit:
+    """The written spliced model by maximum likelihood on all claims ``x`` (yuan): the body's two
+    parameters and the GPD shape, with ``q`` fixed (the share of claims at or below the threshold)
+    and the tail start and scale implied by the body. Started from the two-stage estimates (body
+    truncated at the threshold, GPD on the excesses); covariance from the observed information of
+    the joint likelihood :func:`spliced_nll`. A shape outside ``[0, MAX_TAIL_SHAPE]`` is moved to the
+    nearer bound and the body refitted with it fixed (the shape's SE is then the unconstrained
+    one, NaN when that is on the search range's bound).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    nll = spliced_nll(kind, x, q)
+    xi0 = min(max(shape_start, 0.0), MAX_TAIL_SHAPE)
+    bounds = [(None, None), (None, None), _SHAPE_SEARCH]
+    theta = _minimize(nll, np.concatenate([body_start, [xi0]]), bounds=bounds)
+    xi = float(theta[2])
+    if _SHAPE_SEARCH[0] < xi < _SHAPE_SEARCH[1]:
+        cov = covariance_from_nll(lambda t: n * nll(t), theta)
+    else:  # on the search bound: no information-based SE
+        cov = np.full((3, 3), np.nan)
+    shape = Estimate(xi, math.sqrt(cov[2, 2]) if cov[2, 2] >= 0 else math.nan)
+    clamped = None
+    if not 0.0 <= xi <= MAX_TAIL_SHAPE:
+        fixed = 0.0 if xi < 0.0 else MAX_TAIL_SHAPE
+        clamped = (
+            f"fitted tail shape {xi:.3f} < 0 (a bounded tail) written as 0 (the scenario needs >= 0)"
+            if xi < 0.0
+            else f"fitted tail shape {xi:.3f} >= 0.5 (infinite variance) written as {MAX_TAIL_SHAPE} "
+            "(the scenario needs < 0.5)"
+        )
+        nll2 = lambda t: nll(np.array([t[0], t[1], fixed]))  # noqa: E731
+        theta = _minimize(nll2, theta[:2])
+        cov = covariance_from_nll(lambda t: n * nll2(t), theta)
+        full = np.concatenate([theta, [fixed]])
+        loglik = -n * nll2(theta)
+        xi = fixed
+    else:
+        full = theta
+        loglik = -n * nll(theta)
+    p1, p2 = _body_params(kind, full[:2])
+    body = BodyFit(kind, p1, p2, cov[:2, :2], loglik, n, None)
+    model = SplicedSeverity(kind, p1, p2, q, xi)
+    return JointFit(model, body, Estimate(xi, shape.se), theta, cov, loglik, clamped)
 
 
 @dataclass(frozen=True)
