@@ -269,13 +269,21 @@ def test_an_io_error_reading_a_scenario_is_a_scenario_error(tmp_path, monkeypatc
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
-def test_a_file_without_read_permission(tmp_path):
-    path = tmp_path / "locked.toml"
-    shutil.copy(BASE, path)
+@pytest.mark.parametrize(
+    ("source", "read", "error"),
+    [
+        (BASE, load_scenario, ScenarioError),
+        (CLAIMS / "good_claims.csv", read_claims, ClaimsDataError),
+    ],
+    ids=["scenario", "claims table"],
+)
+def test_a_file_without_read_permission(tmp_path, source, read, error):
+    path = tmp_path / f"locked{source.suffix}"
+    shutil.copy(source, path)
     path.chmod(0)
     try:
-        with pytest.raises(ScenarioError, match="cannot read the file: Permission denied"):
-            load_scenario(path)
+        with pytest.raises(error, match="cannot read the file: Permission denied"):
+            read(path)
     finally:
         path.chmod(0o600)
 
@@ -345,18 +353,6 @@ def test_an_io_error_reading_a_table_is_a_claims_data_error(tmp_path, monkeypatc
     _deny_read_csv(monkeypatch, OSError(5, "Input/output error"))
     with pytest.raises(ClaimsDataError, match="cannot read the file: Input/output error"):
         read_claims(tmp_path / "x.csv")
-
-
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
-def test_a_table_without_read_permission(tmp_path):
-    path = tmp_path / "locked.csv"
-    shutil.copy(CLAIMS / "good_claims.csv", path)
-    path.chmod(0)
-    try:
-        with pytest.raises(ClaimsDataError, match="cannot read the file: Permission denied"):
-            read_claims(path)
-    finally:
-        path.chmod(0o600)
 
 
 def _with_column(source: Path, target: Path, name: str, values: list[str]) -> Path:
