@@ -203,15 +203,6 @@ def test_path_claims_is_what_the_engine_paid():
             assert (np.diff(claims["time"])[same] >= 0).all()
 
 
-def test_numbers_do_not_depend_on_the_buffer_size(monkeypatch):
-    s = load_scenario(DATA / "layered.toml")
-    a = run(s, paths=6, seed=2)
-    monkeypatch.setattr(sim, "CHUNK", 7)
-    b = run(s, paths=6, seed=2)
-    for name in a.sims:
-        np.testing.assert_array_equal(a.sims[name], b.sims[name])
-
-
 def test_counts_levels_shares_and_times_follow_the_models():
     s = load_scenario(DATA / "layered.toml")
     plan = build_plan(s, 1)

@@ -1,11 +1,11 @@
 """Compiled (numba) pieces of the engine: the layer cascade, and the random draws that feed it.
 
-**The cascade.** :func:`pay_admissions` is the engine's fast path for
-:func:`simulation.rules.layers.apply_cascade`, which stays the single source of truth of the rules:
-it follows the same order of steps with the same formulas (see that module's docstring), on a
-buffer of admissions in the CPU cache, and ``tests/test_kernel.py`` checks that both agree on
-random layers and admissions (through :func:`cascade_kernel`) and on the admissions the engine
-draws.
+**The cascade.** :func:`pay_admission` (one admission; :func:`start_person` before a person's
+first) is the engine's fast path for :func:`simulation.rules.layers.apply_cascade`, which stays the
+single source of truth of the rules: it follows the same order of steps with the same formulas (see
+that module's docstring), and ``tests/test_kernel.py`` checks that both agree on random layers and
+admissions (through :func:`pay_admissions` and :func:`cascade_kernel`) and on the admissions the
+engine draws.
 
 **Random numbers.** The engine's streams are numpy ``PCG64DXSM`` generators (:mod:`.streams`).
 Compiled code advances such a generator itself: :func:`pcg_state` reads its state (128-bit state
@@ -158,82 +158,109 @@ def _schedule(ratio, lower, width, j, r, m, arg):
     return b
 
 
+@nb.njit(cache=True, inline="always")
+def start_person(cascade, r, s_run, b_run, b_row, c_run):
+    """Reset a person's running sums per layer (see :func:`pay_admission`) before the first
+    admission of the year, of schedule row ``r``: ``S = 0``, ``C = 0`` and ``B(S) = B(0)`` (the
+    table ``b0``). Stores of constants: the next person's sums do not wait for the last one's."""
+    b0 = cascade[10]
+    for j in range(b0.shape[0]):
+        s_run[j] = 0.0
+        c_run[j] = 0.0
+        b_run[j] = b0[j, r]
+        b_row[j] = r
+
+
+@nb.njit(cache=True, inline="always")
+def pay_admission(cascade, cat, ct, r, total, in_policy, s_run, b_run, b_row, c_run, paid, col):
+    """Pay one admission through the layers of ``cascade`` (:attr:`PackedCascade.arrays`): write
+    ``paid[j, col]`` (yuan paid by layer ``j``) and return the out-of-pocket yuan.
+
+    ``cat``, ``ct``: category and claim type; ``r = cat * n_levels + level``: the schedule row;
+    ``total``, ``in_policy``: the admission's cost and its in-policy part (yuan). A person's
+    admissions come in time order, the first after :func:`start_person`; the person's running
+    sums per layer live in ``s_run`` (year-to-date base ``S``), ``b_run`` and ``b_row`` (``B(S)``
+    and the schedule row it was computed for) and ``c_run`` (cumulative uncapped payments ``C``).
+
+    The steps of :func:`simulation.rules.layers.apply_cascade`, layer by layer: eligibility and
+    base ``x`` from the remaining in-/out-of-policy cost (0 when not eligible); the schedule's
+    argument, ``x`` per admission or the person's year-to-date base ``S_i`` when annual cumulative;
+    the uncapped payment ``u = B(x)`` or ``B(S_i) - B(S_{i-1})`` with ``B(x) = sum_k ratio_k *
+    min(max(x - lower_k, 0), width_k)`` (:func:`_schedule`; ``B(S_{i-1})`` is the value kept from
+    the person's previous admission, or ``B(0)``, when its schedule row was the same: the very same
+    number); the annual cap on the person's cumulative payments, ``min(C_i, cap) - min(C_{i-1},
+    cap)`` clipped to ``[0, x]``; then the remaining amounts (a ``total`` base is paid from the
+    in-policy remainder first).
+    """
+    base, settlement, covered, claim_types, lower, width, ratio, cap, _fund, n_bands, _b0 = cascade
+    in_rem = in_policy
+    out_rem = max(total - in_policy, 0.0)
+    for j in range(base.shape[0]):
+        base_j = base[j]
+        if base_j == 0:
+            xi = in_rem
+        elif base_j == 1:
+            xi = out_rem
+        else:
+            xi = in_rem + out_rem
+        xi = xi if covered[j, cat] and claim_types[j, ct] else 0.0
+        m = n_bands[j, r]
+        if settlement[j] != 0:
+            s_before = s_run[j]
+            arg = s_before + xi
+            s_run[j] = arg
+            if b_row[j] == r:
+                b_before = b_run[j]
+            else:
+                b_before = _schedule(ratio, lower, width, j, r, m, s_before)
+            if xi == 0.0:
+                b_arg = b_before  # B(S_i) with S_i = S_{i-1}
+            else:
+                b_arg = _schedule(ratio, lower, width, j, r, m, arg)
+            b_run[j] = b_arg
+            b_row[j] = r
+            u = b_arg - b_before
+        else:
+            u = _schedule(ratio, lower, width, j, r, m, xi)
+        before = c_run[j]
+        c = before + u
+        c_run[j] = c
+        cap_j = cap[j, cat]
+        p = min(max(min(c, cap_j) - min(before, cap_j), 0.0), xi)
+        paid[j, col] = p
+        if base_j == 0:
+            in_rem -= p
+        elif base_j == 1:
+            out_rem -= p
+        else:
+            from_in = min(p, in_rem)
+            in_rem -= from_in
+            out_rem = max(out_rem - (p - from_in), 0.0)
+    return in_rem + out_rem
+
+
 @nb.njit(cache=True)
 def pay_admissions(n, first, category, level, claim_type, total, in_policy, cascade, paid, oop):
     """Pay ``n`` admissions through the layers of ``cascade`` (:attr:`PackedCascade.arrays`),
     filling ``paid[j, i]`` (yuan paid by layer ``j`` for admission ``i``) and ``oop[i]``
-    (out-of-pocket yuan). A person's admissions are contiguous and in time order; ``first[i]`` is
-    True at each person's first admission.
-
-    The steps of :func:`simulation.rules.layers.apply_cascade`, admission by admission and, within
-    one, layer by layer (a person's running sums per layer stay in small arrays): eligibility and
-    base ``x`` from the remaining in-/out-of-policy cost (0 when not eligible); the schedule's
-    argument, ``x`` per admission or the person's year-to-date base ``S_i`` when annual cumulative;
-    the uncapped payment ``u = B(x)`` or ``B(S_i) - B(S_{i-1})`` with ``B(x) = sum_k ratio_k *
-    min(max(x - lower_k, 0), width_k)`` (:func:`_schedule`; ``B(S_0) = B(0)`` from the table
-    ``b0``, and ``B(S_{i-1})`` is the value computed at the person's previous admission when its
-    schedule row was the same, the very same number); the annual cap on the person's cumulative
-    payments, ``min(C_i, cap) - min(C_{i-1}, cap)`` clipped to ``[0, x]``; then the remaining
-    amounts (a ``total`` base is paid from the in-policy remainder first).
+    (out-of-pocket yuan), by :func:`pay_admission`. A person's admissions are contiguous and in
+    time order; ``first[i]`` is True at each person's first admission (:func:`start_person`).
     """
-    base, settlement, covered, claim_types, lower, width, ratio, cap, _fund, n_bands, b0 = cascade
-    n_layers = base.shape[0]
-    n_levels = lower.shape[1] // covered.shape[1]
-    s_run = np.zeros(n_layers)  # the person's year-to-date base S (cumulative layers)
-    b_run = np.zeros(n_layers)  # B(S) at the person's last admission, of row b_row
+    n_layers = cascade[0].shape[0]
+    n_levels = cascade[4].shape[1] // cascade[2].shape[1]
+    s_run = np.zeros(n_layers)
+    b_run = np.zeros(n_layers)
     b_row = np.full(n_layers, -1, dtype=np.int64)
-    c_run = np.zeros(n_layers)  # the person's cumulative uncapped payments C
+    c_run = np.zeros(n_layers)
     for i in range(n):
         cat = category[i]
-        ct = claim_type[i]
         r = cat * n_levels + level[i]
-        in_rem = in_policy[i]
-        out_rem = max(total[i] - in_policy[i], 0.0)
-        start = first[i]
-        for j in range(n_layers):
-            base_j = base[j]
-            if base_j == 0:
-                xi = in_rem
-            elif base_j == 1:
-                xi = out_rem
-            else:
-                xi = in_rem + out_rem
-            xi = xi if covered[j, cat] and claim_types[j, ct] else 0.0
-            m = n_bands[j, r]
-            if settlement[j] != 0:
-                s_before = 0.0 if start else s_run[j]
-                arg = s_before + xi
-                s_run[j] = arg
-                if start:
-                    b_before = b0[j, r]
-                elif b_row[j] == r:
-                    b_before = b_run[j]
-                else:
-                    b_before = _schedule(ratio, lower, width, j, r, m, s_before)
-                if xi == 0.0:
-                    b_arg = b_before  # B(S_i) with S_i = S_{i-1}
-                else:
-                    b_arg = _schedule(ratio, lower, width, j, r, m, arg)
-                b_run[j] = b_arg
-                b_row[j] = r
-                u = b_arg - b_before
-            else:
-                u = _schedule(ratio, lower, width, j, r, m, xi)
-            before = 0.0 if start else c_run[j]
-            c = before + u
-            c_run[j] = c
-            cap_j = cap[j, cat]
-            p = min(max(min(c, cap_j) - min(before, cap_j), 0.0), xi)
-            paid[j, i] = p
-            if base_j == 0:
-                in_rem -= p
-            elif base_j == 1:
-                out_rem -= p
-            else:
-                from_in = min(p, in_rem)
-                in_rem -= from_in
-                out_rem = max(out_rem - (p - from_in), 0.0)
-        oop[i] = in_rem + out_rem
+        if first[i]:
+            start_person(cascade, r, s_run, b_run, b_row, c_run)
+        oop[i] = pay_admission(
+            cascade, cat, claim_type[i], r, total[i], in_policy[i], s_run, b_run, b_row, c_run,
+            paid, i,
+        )  # fmt: skip
 
 
 def first_admissions(person: np.ndarray) -> np.ndarray:
@@ -570,11 +597,13 @@ __all__ = [
     "gamma_constants",
     "next_double",
     "next_uint64",
+    "pay_admission",
     "pay_admissions",
     "pcg_state",
     "per_person",
     "sample_cost",
     "set_pcg_state",
+    "start_person",
     "standard_exponential",
     "standard_gamma",
     "standard_normal",

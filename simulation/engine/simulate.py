@@ -16,11 +16,11 @@ fixed order, so a path's numbers depend only on (scenario, seed, its block):
    uniform within it), hospital level (the category's level mix; no draw when the mix has a
    single level), total cost (spliced severity of the level, trended) and in-policy share (beta,
    by inversion through a quantile table, :mod:`.quantiles`; no draw when its sd is 0); then the person's household income (lognormal).
-3. the admissions, each person's in time order, are buffered :data:`CHUNK` at a time, then go
-   through the layer cascade (:func:`.kernel.pay_admissions`, tested against
+3. as soon as a person's admissions are drawn (in time order, in buffers of one person's size),
+   they go through the layer cascade (:func:`.kernel.pay_admission`, tested against
    :func:`simulation.rules.layers.apply_cascade`) and, when a rule change is in force, through the
    rules before it (for the policy-change subsidy); only per-path sums are kept, added person by
-   person in a fixed order (so they do not depend on the buffer size either).
+   person and admission by admission in a fixed order.
 
 Persons without claims cost no work: they pay nothing and have no out-of-pocket cost. The draws
 do not depend on the layers, contracts or financing (common random numbers), and a group's draws
@@ -29,11 +29,13 @@ stream's own PCG64DXSM generator; ``tests/test_engine_draws.py`` checks them aga
 against the models of :mod:`simulation.models`.
 
 Cost (measured by ``make bench``, one thread): about 60 ns per admission for the reference fund
-and 110 ns for the Henan scenario (four layers, two claim types, spliced tails, beta shares):
-about half drawing (some seven random numbers an admission at ~2 ns, the exponentials of costs
-and incomes at ~6 ns each, the share's table lookup, times and levels), a third the cascade, the
-rest the per-person sums. The default runner puts one thread per core on the blocks. Memory is
-the buffers (a few hundred kB) and the per-path sums: flat in paths and population.
+and 105-110 ns for the Henan scenario (four layers, two claim types, spliced tails, beta shares).
+On Henan, removing one stage at a time saves: the cascade ~24 ns (about 6 ns a layer), the share's
+table lookup ~5-10 ns, the time draw ~5 ns, the income ~3.5 ns, the generic severity sampler against
+a plain lognormal ~3.5 ns, the per-person sums and the time-order insertion less than the noise;
+what remains (counts, levels, costs, claim types, buffers) is ~43 ns. The default runner puts one
+thread per core on the blocks. Memory is a few buffers of one person's admissions and the per-path
+sums: flat in paths and population.
 """
 
 from __future__ import annotations
@@ -47,11 +49,12 @@ import numpy as np
 from ..models.frequency import sample_claimants
 from .kernel import (
     next_double,
-    pay_admissions,
+    pay_admission,
     pcg_state,
     sample_cost,
     set_pcg_state,
     standard_normal,
+    start_person,
     table_quantile,
 )
 from .plan import GroupPlan, GroupTables, RunPlan, YearPlan
@@ -86,10 +89,6 @@ def measure_shapes(plan: RunPlan) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- the compiled pass
 
-CHUNK = 4096
-"""Admissions drawn before they are paid and summed: buffers stay small (in cache) whatever the
-group's size; the numbers do not depend on it."""
-
 
 @nb.njit(cache=True)
 def _grow(rec, need):
@@ -100,92 +99,10 @@ def _grow(rec, need):
     return bigger
 
 
-@nb.njit(cache=True)
-def _settle_chunk(
-    n, n_pp, person, first, time, category, level, claim_type, total, in_policy, pp_first,
-    pp_income, cascade, cascade_old, has_old, n_funds, catastrophic_share, paid, oop, paid_old,
-    oop_old, row, recording, rec, n_rec,
-):  # fmt: skip
-    """Pay the ``n`` buffered admissions of ``n_pp`` persons and add the sums into ``row`` (one
-    path's sums, columns as in :func:`_group_paths`); append them to ``rec`` when recording."""
-    fund = cascade[8]
-    fund_old = cascade_old[8]
-    n_layers = fund.shape[0]
-    c_old, c_ben, c_layer = n_funds, 2 * n_funds, 3 * n_funds
-    c_tail = 3 * n_funds + n_layers
-    pay_admissions(n, first, category, level, claim_type, total, in_policy, cascade, paid, oop)
-    if has_old:
-        pay_admissions(
-            n, first, category, level, claim_type, total, in_policy, cascade_old, paid_old, oop_old
-        )
-    # Sums continue from the path's running totals in ``row``, person by person and admission by
-    # admission, so they do not depend on where the chunks end.
-    layer_sum = row[c_layer : c_layer + n_layers].copy()
-    fund_sum = row[:n_funds].copy()
-    fund_old_sum = row[c_old : c_old + n_funds].copy()
-    fund_ben = row[c_ben : c_ben + n_funds].copy()
-    fp = np.empty(n_funds)
-    fp_old = np.empty(n_funds)
-    oop_sum = row[c_tail + _OOP]
-    total_sum = row[c_tail + _TOTAL]
-    catastrophic = row[c_tail + _CATASTROPHIC]
-    for q in range(n_pp):
-        a0 = pp_first[q]
-        a1 = pp_first[q + 1] if q + 1 < n_pp else n
-        for f in range(n_funds):  # (a loop, not ``fp[:] = 0``: a slice costs reference counting)
-            fp[f] = 0.0
-            fp_old[f] = 0.0
-        oop_p = 0.0
-        for a in range(a0, a1):
-            for j in range(n_layers):
-                p = paid[j, a]
-                fp[fund[j]] += p
-                layer_sum[j] += p
-            if has_old:
-                for j in range(fund_old.shape[0]):
-                    fp_old[fund_old[j]] += paid_old[j, a]
-            oop_p += oop[a]
-            total_sum += total[a]
-        # (counts added as 0/1 rather than branched on: these branches are unpredictable)
-        for f in range(n_funds):
-            fund_sum[f] += fp[f]
-            fund_ben[f] += np.float64(fp[f] > 0.0)
-            fund_old_sum[f] += fp_old[f] if has_old else fp[f]
-        oop_sum += oop_p
-        catastrophic += np.float64(oop_p > catastrophic_share * pp_income[q])
-    for j in range(n_layers):
-        row[c_layer + j] = layer_sum[j]
-    for f in range(n_funds):
-        row[f] = fund_sum[f]
-        row[c_old + f] = fund_old_sum[f]
-        row[c_ben + f] = fund_ben[f]
-    row[c_tail + _CATASTROPHIC] = catastrophic
-    row[c_tail + _OOP] = oop_sum
-    row[c_tail + _TOTAL] = total_sum
-    row[c_tail + _ADMISSIONS] += n
-    row[c_tail + _CLAIMANTS] += n_pp
-    if recording:
-        rec = _grow(rec, n_rec + n)
-        for a in range(n):
-            r = n_rec + a
-            rec[r, 0] = person[a]
-            rec[r, 1] = time[a]
-            rec[r, 2] = category[a]
-            rec[r, 3] = level[a]
-            rec[r, 4] = claim_type[a]
-            rec[r, 5] = total[a]
-            rec[r, 6] = in_policy[a]
-            rec[r, 7] = oop[a]
-            for j in range(n_layers):
-                rec[r, 8 + j] = paid[j, a]
-        n_rec += n
-    return rec, n_rec
-
-
 @nb.njit(cache=True, nogil=True)
 def _group_paths(
     s, n_paths, record, k, overlap, tables, sev, share_tab, cascade, cascade_old, has_old,
-    n_funds, catastrophic_share, agg, chunk,
+    n_funds, catastrophic_share, agg,
 ):  # fmt: skip
     """Draw and pay ``n_paths`` paths of one group (see the module docstring), adding each path's
     sums into ``agg[path]``: fund claims, the same under the old rules, beneficiaries by fund,
@@ -193,33 +110,48 @@ def _group_paths(
 
     ``s``: the stream's PCG64DXSM state (:func:`.kernel.pcg_state`). ``k``, ``overlap``:
     claimants by path and claim type, and how many of them are among the persons of the earlier
-    types. Admissions are drawn into buffers of about ``chunk`` rows, then paid and summed.
+    types. One pass, person by person: the person's admissions are drawn into small buffers (in
+    time order), paid through the cascade (:func:`.kernel.pay_admission`) and added into the
+    path's sums, admission by admission and layer by layer, in a fixed order.
     Returns the new state and the admissions of path ``record`` (columns ``_REC_COLUMNS`` then the
     payments by layer; none when ``record < 0``); the paths before ``record`` are drawn (to advance
     the stream) but not paid.
     """
     (claim_type, s0, count_sf, seg_cum, level_cum, fixed_level, share, seg_start, seg_end,
      seg_category, income) = tables  # fmt: skip
-    n_layers = cascade[0].shape[0]
+    fund = cascade[8]
+    fund_old = cascade_old[8]
+    n_layers = fund.shape[0]
+    n_layers_old = fund_old.shape[0]
+    n_levels = cascade[4].shape[1] // cascade[2].shape[1]
     n_ct = claim_type.shape[0]
     n_seg = seg_start.shape[0]
     n_lev = level_cum.shape[2]
     n_sf = count_sf.shape[1]
-    cap = chunk + (n_sf + 1) * n_ct  # a chunk plus one person's most admissions
-    b_person = np.empty(cap, dtype=np.int64)
+    cap = (n_sf + 1) * n_ct  # one person's most admissions
     b_time = np.empty(cap)
     b_cat = np.empty(cap, dtype=np.int64)
     b_level = np.empty(cap, dtype=np.int64)
     b_ct = np.empty(cap, dtype=np.int64)
     b_total = np.empty(cap)
     b_in = np.empty(cap)
-    pp_first = np.empty(cap, dtype=np.int64)
-    pp_income = np.empty(cap)
-    b_first = np.zeros(cap, dtype=np.bool_)
+    b_oop = np.empty(cap)
     paid = np.empty((n_layers, cap))
-    oop = np.empty(cap)
-    paid_old = np.empty((cascade_old[0].shape[0], cap))
-    oop_old = np.empty(cap)
+    paid_old = np.empty((n_layers_old, cap))
+    # the person's running sums per layer (see pay_admission), for the rules and the old rules
+    s_run, b_run, c_run = np.zeros(n_layers), np.zeros(n_layers), np.zeros(n_layers)
+    b_row = np.full(n_layers, -1, dtype=np.int64)
+    s_old, b_old, c_old = np.zeros(n_layers_old), np.zeros(n_layers_old), np.zeros(n_layers_old)
+    b_row_old = np.full(n_layers_old, -1, dtype=np.int64)
+    # the path's running sums, and the person's by fund
+    layer_sum = np.empty(n_layers)
+    fund_sum = np.empty(n_funds)
+    fund_old_sum = np.empty(n_funds)
+    fund_ben = np.empty(n_funds)
+    fp = np.empty(n_funds)
+    fp_old = np.empty(n_funds)
+    c_fold, c_ben, c_layer = n_funds, 2 * n_funds, 3 * n_funds
+    c_tail = 3 * n_funds + n_layers
     first = np.empty(n_ct, dtype=np.int64)
     last = np.empty(n_ct, dtype=np.int64)
     shared = np.empty(n_ct, dtype=np.int64)
@@ -234,12 +166,22 @@ def _group_paths(
             persons += k[path, t] - shared[t]
             last[t] = persons
         recording = path == record
+        settling = path >= record  # paths before the recorded one are only drawn
         if recording:
             rec = np.empty((max(2 * persons, 16), 8 + n_layers))
-        n = 0
-        n_pp = 0
+        row = agg[path]
+        for j in range(n_layers):
+            layer_sum[j] = row[c_layer + j]
+        for f in range(n_funds):
+            fund_sum[f] = row[f]
+            fund_old_sum[f] = row[c_fold + f]
+            fund_ben[f] = row[c_ben + f]
+        oop_sum = row[c_tail + _OOP]
+        total_sum = row[c_tail + _TOTAL]
+        catastrophic = row[c_tail + _CATASTROPHIC]
+        n_adm = 0
         for i in range(persons):
-            a0 = n
+            n = 0
             for t in range(n_ct):
                 if not (i < shared[t] or (first[t] <= i and i < last[t])):
                     continue
@@ -281,7 +223,7 @@ def _group_paths(
                     # insert in time order among the person's admissions so far
                     when = seg_start[g] + frac * (seg_end[g] - seg_start[g])
                     b = n
-                    while b > a0 and b_time[b - 1] > when:
+                    while b > 0 and b_time[b - 1] > when:
                         b_time[b] = b_time[b - 1]
                         b_cat[b] = b_cat[b - 1]
                         b_level[b] = b_level[b - 1]
@@ -289,7 +231,6 @@ def _group_paths(
                         b_total[b] = b_total[b - 1]
                         b_in[b] = b_in[b - 1]
                         b -= 1
-                    b_person[n] = i
                     b_time[b] = when
                     b_cat[b] = seg_category[g]
                     b_level[b] = lvl
@@ -297,24 +238,75 @@ def _group_paths(
                     b_total[b] = cost
                     b_in[b] = cost * part
                     n += 1
-            if n > a0:
-                b_first[a0] = True
-                for a in range(a0 + 1, n):
-                    b_first[a] = False
             z, s = standard_normal(s)
-            pp_first[n_pp] = a0
-            pp_income[n_pp] = math.exp(mu + sigma * z)
-            n_pp += 1
-            if n >= chunk or i == persons - 1:
-                if path >= record:  # paths before the recorded one are only drawn
-                    rec, n_rec = _settle_chunk(
-                        n, n_pp, b_person, b_first, b_time, b_cat, b_level, b_ct, b_total, b_in,
-                        pp_first, pp_income, cascade, cascade_old, has_old, n_funds,
-                        catastrophic_share, paid, oop, paid_old, oop_old, agg[path], recording,
-                        rec, n_rec,
+            person_income = math.exp(mu + sigma * z)
+            if not settling:
+                continue
+            # pay the person's admissions and add them up, admission by admission
+            for f in range(n_funds):
+                fp[f] = 0.0
+                fp_old[f] = 0.0
+            oop_p = 0.0
+            r0 = b_cat[0] * n_levels + b_level[0]
+            start_person(cascade, r0, s_run, b_run, b_row, c_run)
+            if has_old:
+                start_person(cascade_old, r0, s_old, b_old, b_row_old, c_old)
+            for a in range(n):
+                cat = b_cat[a]
+                r = cat * n_levels + b_level[a]
+                o = pay_admission(
+                    cascade, cat, b_ct[a], r, b_total[a], b_in[a], s_run, b_run, b_row, c_run,
+                    paid, a,
+                )  # fmt: skip
+                b_oop[a] = o
+                for j in range(n_layers):
+                    p = paid[j, a]
+                    fp[fund[j]] += p
+                    layer_sum[j] += p
+                if has_old:
+                    pay_admission(
+                        cascade_old, cat, b_ct[a], r, b_total[a], b_in[a], s_old, b_old,
+                        b_row_old, c_old, paid_old, a,
                     )  # fmt: skip
-                n = 0
-                n_pp = 0
+                    for j in range(n_layers_old):
+                        fp_old[fund_old[j]] += paid_old[j, a]
+                oop_p += o
+                total_sum += b_total[a]
+            # (counts added as 0/1 rather than branched on: these branches are unpredictable)
+            for f in range(n_funds):
+                fund_sum[f] += fp[f]
+                fund_ben[f] += np.float64(fp[f] > 0.0)
+                fund_old_sum[f] += fp_old[f] if has_old else fp[f]
+            oop_sum += oop_p
+            catastrophic += np.float64(oop_p > catastrophic_share * person_income)
+            n_adm += n
+            if recording:
+                rec = _grow(rec, n_rec + n)
+                for a in range(n):
+                    q = n_rec + a
+                    rec[q, 0] = i
+                    rec[q, 1] = b_time[a]
+                    rec[q, 2] = b_cat[a]
+                    rec[q, 3] = b_level[a]
+                    rec[q, 4] = b_ct[a]
+                    rec[q, 5] = b_total[a]
+                    rec[q, 6] = b_in[a]
+                    rec[q, 7] = b_oop[a]
+                    for j in range(n_layers):
+                        rec[q, 8 + j] = paid[j, a]
+                n_rec += n
+        if settling:
+            for j in range(n_layers):
+                row[c_layer + j] = layer_sum[j]
+            for f in range(n_funds):
+                row[f] = fund_sum[f]
+                row[c_fold + f] = fund_old_sum[f]
+                row[c_ben + f] = fund_ben[f]
+            row[c_tail + _CATASTROPHIC] = catastrophic
+            row[c_tail + _OOP] = oop_sum
+            row[c_tail + _TOTAL] = total_sum
+            row[c_tail + _ADMISSIONS] += n_adm
+            row[c_tail + _CLAIMANTS] += persons
     return s, rec[:n_rec]
 
 
@@ -348,7 +340,7 @@ def _draw_paths(
     state, rec = _group_paths(
         state, k.shape[0], record, k, overlap, tab.arrays, yp.severity_table, yp.share_tables,
         yp.packed.arrays, old.arrays, yp.packed_old is not None, nf,
-        plan.scenario.economy.catastrophic_share, agg, CHUNK,
+        plan.scenario.economy.catastrophic_share, agg,
     )  # fmt: skip
     # (numba returns the state as Python ints: back to uint64 for the next call)
     return tuple(np.uint64(v) for v in state), agg, rec
