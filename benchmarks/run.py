@@ -10,7 +10,8 @@ Measurements:
    (Poisson(0.18) admissions, lognormal cost mean 10,000 yuan CV 1.5, a banded layer on the annual
    total) and on the Henan scenario (four layers, roster exposure, 16 cells, two claim types),
    next to a bare random-number baseline measured in the same run (numpy drawing the claimants'
-   Poisson counts and one lognormal cost per admission, nothing else), as a ratio;
+   Poisson counts and one lognormal cost per admission, nothing else), as a ratio, and for the
+   reference fund next to the issue's limit, a minimal fused kernel (:mod:`benchmarks.limit`);
 2. province scale: one year of the 5-million-person Henan roster, time per path, extrapolated to
    10,000 paths on this machine's cores; a 10-year projection of 1 million people likewise;
 3. flat memory: peak RSS of a run with 1k and 10k paths (in a fresh subprocess each);
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.limit import limit_rate
 from simulation import load_scenario
 from simulation.engine.run import default_threads, in_process, run
 from simulation.scenario import validate_raw
@@ -126,6 +128,12 @@ def throughput() -> None:
             "   bare RNG baseline (same admissions)",
             f"{adm / base / 1e6:6.2f} M/s   ratio engine/RNG = {rate / (adm / base):.2f}",
         )
+        if path == REFERENCE:
+            limit, _ = limit_rate(res.plan, paths, REPEATS)
+            line(
+                "   the issue's limit, a minimal fused kernel (limit.py)",
+                f"{limit / 1e6:6.2f} M/s   ratio engine/limit = {rate / limit:.2f}",
+            )
 
 
 def province_scale() -> None:
