@@ -22,12 +22,12 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check simulation tests
-	$(VENV)/bin/ruff format --check simulation tests
+	$(VENV)/bin/ruff check simulation tests benchmarks
+	$(VENV)/bin/ruff format --check simulation tests benchmarks
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format simulation tests
-	$(VENV)/bin/ruff check --fix simulation tests
+	$(VENV)/bin/ruff format simulation tests benchmarks
+	$(VENV)/bin/ruff check --fix simulation tests benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
