@@ -251,6 +251,11 @@ def scaling() -> None:
     )
 
 
+def warm_up(scenario) -> None:
+    """One small run in this process: compiles or loads the engine's kernels."""
+    run(scenario, paths=1, seed=1, years=1, runner=ONE_THREAD)
+
+
 def dask_speedup() -> None:
     print("6. Dask local cluster: 2 workers against 1")
     from simulation.engine.distributed import dask_runner
@@ -260,6 +265,9 @@ def dask_speedup() -> None:
     times = {}
     for workers in (1, 2):
         with dask_runner(workers=workers) as runner:
+            # every worker loads the compiled kernels before the clock starts (a warm-up run
+            # alone may reach one worker only)
+            runner.client.run(warm_up, s)
             run(s, paths=16, seed=1, years=1, runner=runner)
             t0 = time.perf_counter()
             run(s, paths=paths, seed=1, years=1, runner=runner)
