@@ -123,10 +123,9 @@ def _group_paths(
     fund_old = cascade_old[8]
     n_layers = fund.shape[0]
     n_layers_old = fund_old.shape[0]
-    n_levels = cascade[4].shape[1] // cascade[2].shape[1]
     n_ct = claim_type.shape[0]
     n_seg = seg_start.shape[0]
-    n_lev = level_cum.shape[2]
+    n_lev = level_cum.shape[2]  # hospital levels (a schedule row is category * n_lev + level)
     n_sf = count_sf.shape[1]
     cap = (n_sf + 1) * n_ct  # one person's most admissions
     b_time = np.empty(cap)
@@ -247,13 +246,13 @@ def _group_paths(
                 fp[f] = 0.0
                 fp_old[f] = 0.0
             oop_p = 0.0
-            r0 = b_cat[0] * n_levels + b_level[0]
+            r0 = b_cat[0] * n_lev + b_level[0]
             start_person(cascade, r0, s_run, b_run, b_row, c_run)
             if has_old:
                 start_person(cascade_old, r0, s_old, b_old, b_row_old, c_old)
             for a in range(n):
                 cat = b_cat[a]
-                r = cat * n_levels + b_level[a]
+                r = cat * n_lev + b_level[a]
                 o = pay_admission(
                     cascade, cat, b_ct[a], r, b_total[a], b_in[a], s_run, b_run, b_row, c_run,
                     paid, a,
