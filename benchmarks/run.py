@@ -174,13 +174,20 @@ def province_scale() -> None:
         f"  floor: bare RNG for the same {res.sims['admissions'].sum():,.0f} admissions a path",
         f"{floor * 10000 / threads / 60:.1f} min on {threads} cores",
     )
-    one = scaled_population(HENAN, 0.2)
-    t1 = wall_run(one, 64 if not QUICK else 32, repeats=1) if threads > 1 else None
-    if t1 is not None:
-        t0 = time.perf_counter()
-        run(one, paths=64 if not QUICK else 32, seed=1, years=1, runner=ONE_THREAD)
-        single = time.perf_counter() - t0
-        line(f"in-process threads: {threads} against 1 (1M persons)", f"{single / t1:.2f}x")
+    if threads > 1:
+        one = scaled_population(HENAN, 0.2)
+        paths = 32 if QUICK else 64
+        run(one, paths=1, seed=1, years=1)
+        runners = {1: ONE_THREAD, threads: partial(in_process, threads=threads)}
+        best = {1: np.inf, threads: np.inf}
+        for n in (1, threads, threads, 1):  # alternating: both see the host's load alike
+            t0 = time.perf_counter()
+            run(one, paths=paths, seed=1, years=1, runner=runners[n])
+            best[n] = min(best[n], time.perf_counter() - t0)
+        line(
+            f"in-process threads: {threads} against 1 (1M persons, best of 2)",
+            f"{best[1] / best[threads]:.2f}x",
+        )
 
 
 RSS_POPULATION = 0.02
