@@ -104,6 +104,18 @@ def rng_baseline(n_admissions: int, persons: int, rate: float, repeats: int = RE
     return best
 
 
+def alternating_best(jobs: dict) -> dict:
+    """Best wall-clock seconds of two runs of each of two ``jobs`` (key: callable), run in the
+    order a, b, b, a so that both see the host's load alike."""
+    a, b = jobs
+    best = dict.fromkeys(jobs, np.inf)
+    for key in (a, b, b, a):
+        t0 = time.perf_counter()
+        jobs[key]()
+        best[key] = min(best[key], time.perf_counter() - t0)
+    return best
+
+
 def line(label: str, value: str) -> None:
     print(f"  {label:<60} {value}", flush=True)
 
@@ -178,12 +190,12 @@ def province_scale() -> None:
         one = scaled_population(HENAN, 0.2)
         paths = 32 if QUICK else 64
         run(one, paths=1, seed=1, years=1)
-        runners = {1: ONE_THREAD, threads: partial(in_process, threads=threads)}
-        best = {1: np.inf, threads: np.inf}
-        for n in (1, threads, threads, 1):  # alternating: both see the host's load alike
-            t0 = time.perf_counter()
-            run(one, paths=paths, seed=1, years=1, runner=runners[n])
-            best[n] = min(best[n], time.perf_counter() - t0)
+        best = alternating_best(
+            {
+                n: partial(run, one, paths=paths, seed=1, years=1, runner=r)
+                for n, r in ((1, ONE_THREAD), (threads, partial(in_process, threads=threads)))
+            }
+        )
         line(
             f"in-process threads: {threads} against 1 (1M persons, best of 2)",
             f"{best[1] / best[threads]:.2f}x",
@@ -269,19 +281,18 @@ def dask_speedup() -> None:
 
     s = scaled_population(REFERENCE, 0.2)
     paths = 64 if QUICK else 1024
-    times = {1: np.inf, 2: np.inf}
     with dask_runner(workers=1) as one, dask_runner(workers=2) as two:
-        runners = {1: one, 2: two}
-        for runner in runners.values():
+        for runner in (one, two):
             # every worker loads the compiled kernels before the clock starts (a warm-up run
             # alone may reach one worker only)
             runner.client.run(warm_up, s)
             run(s, paths=16, seed=1, years=1, runner=runner)
-        # alternating 1, 2, 2, 1: both see the host's load alike; the best of two runs each
-        for workers in (1, 2, 2, 1):
-            t0 = time.perf_counter()
-            run(s, paths=paths, seed=1, years=1, runner=runners[workers])
-            times[workers] = min(times[workers], time.perf_counter() - t0)
+        times = alternating_best(
+            {
+                n: partial(run, s, paths=paths, seed=1, years=1, runner=r)
+                for n, r in ((1, one), (2, two))
+            }
+        )
     for workers in (1, 2):
         line(
             f"{workers} worker(s), {paths} paths (wall clock, best of 2)", f"{times[workers]:.2f} s"
