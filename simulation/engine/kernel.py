@@ -227,11 +227,14 @@ def pay_admission(cascade, cat, ct, r, total, in_policy, s_run, b_run, b_row, c_
             u = b_arg - b_before
         else:
             u = _schedule(ratio, lower, width, j, r, m, xi)
-        before = c_run[j]
-        c = before + u
-        c_run[j] = c
-        cap_j = cap[j, cat]
-        p = min(max(min(c, cap_j) - min(before, cap_j), 0.0), xi)
+        if u == 0.0:  # nothing to pay (the cap step below gives 0 too, and C is unchanged)
+            p = 0.0
+        else:
+            before = c_run[j]
+            c = before + u
+            c_run[j] = c
+            cap_j = cap[j, cat]
+            p = min(max(min(c, cap_j) - min(before, cap_j), 0.0), xi)
         paid[j, col] = p
         if base_j == 0:
             in_rem -= p
