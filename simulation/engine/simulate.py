@@ -28,14 +28,16 @@ do not depend on any other group. The samplers (:mod:`.kernel`) are numpy's algo
 stream's own PCG64DXSM generator; ``tests/test_engine_draws.py`` checks them against numpy and
 against the models of :mod:`simulation.models`.
 
-Cost (measured by ``make bench``, one thread): about 60 ns per admission for the reference fund
-and 105-110 ns for the Henan scenario (four layers, two claim types, spliced tails, beta shares).
-On Henan, removing one stage at a time saves: the cascade ~24 ns (about 6 ns a layer), the share's
-table lookup ~5-10 ns, the time draw ~5 ns, the income ~3.5 ns, the generic severity sampler against
-a plain lognormal ~3.5 ns, the per-person sums and the time-order insertion less than the noise;
-what remains (counts, levels, costs, claim types, buffers) is ~43 ns. The default runner puts one
-thread per core on the blocks. Memory is a few buffers of one person's admissions and the per-path
-sums: flat in paths and population.
+Cost (measured by ``make bench``, one thread): about 56 ns per admission for the reference fund
+and 100-110 ns for the Henan scenario (four layers, two claim types, spliced tails, beta shares).
+On Henan, removing one stage at a time saves: the cascade ~24 ns (about 6 ns a layer; within one
+admission the layers form a chain of dependent steps, so exits that give the same numbers early,
+such as a schedule below its first threshold, pay), the share's table lookup ~5-10 ns, the time
+draw ~5 ns, the income ~3.5 ns, the generic severity sampler against a plain lognormal ~3.5 ns,
+the per-person sums and the time-order insertion less than the noise; what remains (counts,
+levels, costs, claim types, buffers) is ~43 ns. The default runner puts one thread per core on
+the blocks. Memory is a few buffers of one person's admissions and the per-path sums: flat in
+paths and population.
 """
 
 from __future__ import annotations
