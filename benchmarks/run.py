@@ -12,8 +12,12 @@ Measurements:
    next to a bare random-number baseline measured in the same run (numpy drawing the claimants'
    Poisson counts and one lognormal cost per admission, nothing else), as a ratio, and for the
    reference fund next to the issue's limit, a minimal fused kernel (:mod:`benchmarks.limit`);
+   and the engine's draws alone, every path drawn and none paid (:mod:`benchmarks.draws`): what
+   drawing the model costs, against paying it;
 2. province scale: one year of the 5-million-person Henan roster, time per path, extrapolated to
-   10,000 paths on this machine's cores; a 10-year projection of 1 million people likewise;
+   10,000 paths on this machine's cores; a 10-year projection of 1 million people likewise; each
+   next to two floors for the same paths (numpy's bare draws of counts and lognormal costs, and
+   the engine's own draws with nothing paid);
 3. flat memory: peak RSS of a run with 1k and 10k paths (in a fresh subprocess each);
 4. exact mode: the one-year claims distribution of the 5-million-person fund by FFT;
 5. scaling: time for 1x, 2x, 4x population and paths, and for 4x the persons without claims;
@@ -34,9 +38,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.draws import draws_seconds
 from benchmarks.limit import limit_rate
 from simulation import load_scenario
 from simulation.engine.run import default_threads, in_process, run
+from simulation.engine.streams import BLOCK_PATHS
 from simulation.scenario import validate_raw
 from simulation.scenario.load import resolve_raw
 
@@ -140,6 +146,11 @@ def throughput() -> None:
             "   bare RNG baseline (same admissions)",
             f"{adm / base / 1e6:6.2f} M/s   ratio engine/RNG = {rate / (adm / base):.2f}",
         )
+        draws = draws_seconds(res.plan, paths, repeats=REPEATS)
+        line(
+            "   the engine's draws alone, none paid (draws.py)",
+            f"{adm / draws / 1e6:6.2f} M/s   ({draws / adm * 1e9:.0f} ns; {draws / secs:.0%} of the engine)",
+        )
         if path == REFERENCE:
             limit, _ = limit_rate(res.plan, paths, REPEATS)
             line(
@@ -166,8 +177,14 @@ def province_scale() -> None:
     persons = res.plan.years[0].population
     floor = rng_baseline(int(adm), persons, adm / persons)
     line(
-        f"  floor: bare RNG for the same {adm:,.0f} admissions a path, 10,000 paths",
+        f"  floor: bare RNG, the same {adm:,.0f} admissions a path, 10,000 paths",
         f"{floor * 10000 / threads / 60:.1f} min on {threads} cores",
+    )
+    # the floor of this engine's design: its own draws of one block of paths, none paid
+    draws = draws_seconds(res.plan, BLOCK_PATHS) / BLOCK_PATHS
+    line(
+        "  floor: the engine's draws alone, none paid, 10,000 paths",
+        f"{draws * 10000 / threads / 60:.1f} min on {threads} cores",
     )
     s1m = scaled_population(HENAN, 0.2)
     paths = 32 if QUICK else 64
@@ -185,6 +202,11 @@ def province_scale() -> None:
     line(
         f"  floor: bare RNG for the same {res.sims['admissions'].sum():,.0f} admissions a path",
         f"{floor * 10000 / threads / 60:.1f} min on {threads} cores",
+    )
+    draws = draws_seconds(res.plan, BLOCK_PATHS, repeats=1) / BLOCK_PATHS
+    line(
+        "  floor: the engine's draws alone, none paid, 10,000 paths",
+        f"{draws * 10000 / threads / 60:.1f} min on {threads} cores",
     )
     if threads > 1:
         one = scaled_population(HENAN, 0.2)
