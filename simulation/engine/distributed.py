@@ -62,7 +62,9 @@ def dask_runner(
                 n_workers=workers or 1,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # any free port: with None the scheduler's HTTP server still asks for 8787, and
+                # warns when another local cluster (e.g. the bench's other run) holds it
+                dashboard_address=":0",
             )
             own_client = client = Client(own_cluster)
 
