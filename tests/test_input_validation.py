@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from scenario_variants import BASE, base_raw, validation_error
 
 from simulation import claims_data, cli, synth
 from simulation.claims_data import read_claims, read_exposure
@@ -28,13 +29,12 @@ from simulation.pricing.financing import (
 from simulation.pricing.sample import claims_sample
 from simulation.pricing.summary import pricing_summary
 from simulation.pricing.targets import REPORT_TARGETS, ReportTargets
-from simulation.scenario import load_scenario, resolve_raw, validate_raw
+from simulation.scenario import load_scenario, validate_raw
 from simulation.scenario.cashflow import load_cashflow_config
 from simulation.scenario.load import dumps_toml, read_toml
 from simulation.scenario.schema import AgeBand, Contract, parse_age_band
 
 TESTS = Path(__file__).parent
-BASE = TESTS / "data" / "good" / "base.toml"
 CLAIMS = TESTS / "data" / "claims"
 LAYERED = TESTS / "data" / "engine" / "layered.toml"
 SCENARIOS = TESTS.parent / "scenarios"
@@ -43,15 +43,10 @@ SCHEMA = TESTS.parent / "simulation" / "scenario" / "schema.py"
 NOISE = ("function-before", "function-after", "Input should", "Value error", "[key]", "dict[str")
 
 
-def _base_raw() -> dict:
-    raw, _ = resolve_raw(BASE)
-    return raw
-
-
 def _error(raw: dict) -> ScenarioError:
-    with pytest.raises(ScenarioError) as info:
-        validate_raw(raw, "x.toml")
-    err = info.value
+    """The error of ``raw``, checked to be one line naming the file and key, without pydantic's
+    noise."""
+    err = validation_error(raw)
     assert str(err) == f"x.toml: {err.key}: {err.problem}"
     assert "\n" not in str(err)
     for noise in NOISE:
@@ -79,7 +74,7 @@ def _one_line_exit_2(capsys, argv: list[str], *fragments: str) -> str:
 
 
 def test_a_word_for_an_age_band_reads_as_in_the_review():
-    raw = _base_raw()
+    raw = base_raw()
     raw["population"]["cells"]["needy_adults"]["age_band"] = "adults"
     err = _error(raw)
     assert err.key == "population.cells.needy_adults.age_band"
@@ -87,7 +82,7 @@ def test_a_word_for_an_age_band_reads_as_in_the_review():
 
 
 def test_a_bad_age_band_in_a_file_names_the_file(tmp_path):
-    raw = _base_raw()
+    raw = base_raw()
     raw["population"]["cells"]["ordinary_old"]["age_band"] = "60 and over"
     path = _write(tmp_path, raw)
     with pytest.raises(ScenarioError) as info:
@@ -109,7 +104,7 @@ def test_a_bad_age_band_in_a_file_names_the_file(tmp_path):
     ],
 )
 def test_malformed_age_bands(band, problem):
-    raw = _base_raw()
+    raw = base_raw()
     raw["population"]["cells"]["needy_old"]["age_band"] = band
     err = _error(raw)
     assert err.key == "population.cells.needy_old.age_band"
@@ -118,7 +113,7 @@ def test_malformed_age_bands(band, problem):
 
 
 def test_an_age_band_must_be_text():
-    raw = _base_raw()
+    raw = base_raw()
     raw["population"]["cells"]["needy_old"]["age_band"] = 60
     err = _error(raw)
     assert err.key == "population.cells.needy_old.age_band"
@@ -127,7 +122,7 @@ def test_an_age_band_must_be_text():
 
 @pytest.mark.parametrize("band", ["0-15", "16-59", "60+", "0-0", "100+", "60 +", "16 - 59", "all"])
 def test_well_formed_age_bands_are_accepted(band):
-    raw = _base_raw()
+    raw = base_raw()
     raw["population"]["cells"]["needy_old"]["age_band"] = band
     raw["claims"]["inpatient"]["frequency"]["age_factor"] = {}
     s = validate_raw(raw, "x.toml")
@@ -154,7 +149,7 @@ def test_open_age_bands_of_synthetic_claims():
 
 
 def test_a_change_year_with_a_bad_age_band_names_the_change():
-    raw = _base_raw()
+    raw = base_raw()
     raw["changes"] = {"2022": {"population": {"cells": {"needy_old": {"age_band": "old"}}}}}
     err = _error(raw)
     assert err.key.startswith("changes.2022")
@@ -162,7 +157,7 @@ def test_a_change_year_with_a_bad_age_band_names_the_change():
 
 
 def test_synth_claims_with_a_bad_age_band_is_one_line(tmp_path, monkeypatch, capsys):
-    raw = _base_raw()
+    raw = base_raw()
     raw["population"]["cells"]["needy_adults"]["age_band"] = "adults"
     path = _write(tmp_path, raw)
     monkeypatch.setattr(cli, "COMMANDS", ("synth_claims",))
@@ -180,7 +175,7 @@ def test_synth_claims_with_a_bad_age_band_is_one_line(tmp_path, monkeypatch, cap
 
 
 def test_a_misspelt_age_factor_key_is_an_error_with_did_you_mean():
-    raw = _base_raw()
+    raw = base_raw()
     raw["claims"]["inpatient"]["frequency"]["age_factor"] = {"16-59": 0.8, "60 +": 1.6}
     err = _error(raw)
     assert err.key == 'claims.inpatient.frequency.age_factor."60 +"'
@@ -191,7 +186,7 @@ def test_a_misspelt_age_factor_key_is_an_error_with_did_you_mean():
 
 
 def test_an_age_factor_for_a_band_no_cell_has_is_an_error(tmp_path):
-    raw = _base_raw()
+    raw = base_raw()
     raw["claims"]["inpatient"]["frequency"]["age_factor"]["0-15"] = 0.4
     path = _write(tmp_path, raw)
     with pytest.raises(ScenarioError) as info:
@@ -203,7 +198,7 @@ def test_an_age_factor_for_a_band_no_cell_has_is_an_error(tmp_path):
 
 
 def test_age_factor_keys_are_checked_for_every_claim_type():
-    raw = _base_raw()
+    raw = base_raw()
     chronic = dict(raw["claims"]["inpatient"])
     chronic["frequency"] = {**chronic["frequency"], "age_factor": {"60+": 1.2, "1659": 0.9}}
     raw["claims"]["chronic"] = chronic
@@ -213,7 +208,7 @@ def test_age_factor_keys_are_checked_for_every_claim_type():
 
 
 def test_a_change_that_misspells_an_age_factor_names_the_change():
-    raw = _base_raw()
+    raw = base_raw()
     raw["changes"] = {
         "2022": {"claims": {"inpatient": {"frequency": {"age_factor": {"60plus": 1.7}}}}}
     }
@@ -223,7 +218,7 @@ def test_a_change_that_misspells_an_age_factor_names_the_change():
 
 
 def test_partial_age_factors_are_still_allowed():
-    raw = _base_raw()
+    raw = base_raw()
     raw["claims"]["inpatient"]["frequency"]["age_factor"] = {"60+": 1.6}  # 16-59 uses 1
     assert validate_raw(raw, "x.toml").claims["inpatient"].frequency.age_factor == {"60+": 1.6}
 

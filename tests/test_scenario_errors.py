@@ -10,6 +10,7 @@ import copy
 from pathlib import Path
 
 import pytest
+from scenario_variants import BASE, base_raw, validation_error
 
 from simulation import cli
 from simulation.errors import FundsimError, ParameterError, ScenarioError
@@ -17,14 +18,12 @@ from simulation.params import Dated
 from simulation.scenario import (
     dated_at,
     load_scenario,
-    resolve_raw,
     scenario_for_year,
     validate_raw,
 )
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
-BASE = DATA / "good" / "base.toml"
 
 # file, key path named in the message, fragments of the rule (what was expected and found)
 CASES = [
@@ -247,44 +246,33 @@ def test_binary_file_is_not_toml(tmp_path):
 # ---------------------------------------------------------------- in-memory variants of the base
 
 
-def _base_raw() -> dict:
-    raw, _ = resolve_raw(BASE)
-    return raw
-
-
-def _error(raw: dict) -> ScenarioError:
-    with pytest.raises(ScenarioError) as info:
-        validate_raw(raw, "x.toml")
-    return info.value
-
-
 def test_a_boolean_is_not_a_ratio():
-    raw = _base_raw()
+    raw = base_raw()
     raw["layers"]["basic"]["by_level"]["city"]["ratio"] = True
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "layers.basic.by_level.city.ratio"
     assert err.problem == "expected a ratio between 0 and 1, found true"
 
 
 def test_a_year_written_as_text_is_wrong():
-    raw = _base_raw()
+    raw = base_raw()
     raw["start_year"] = "2021"
-    assert _error(raw).problem == 'expected a year between 1990 and 2100, found "2021"'
+    assert validation_error(raw).problem == 'expected a year between 1990 and 2100, found "2021"'
 
 
 def test_unknown_hospital_level_key_has_did_you_mean():
-    raw = _base_raw()
+    raw = base_raw()
     raw["layers"]["basic"]["by_level"]["cty"] = {"ratio": 0.5}
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "layers.basic.by_level.cty"
     assert "did you mean 'city'?" in err.problem
     assert 'expected one of "primary", "county", "city"' in err.problem
 
 
 def test_dated_value_with_a_bad_year_value_points_inside_the_table():
-    raw = _base_raw()
+    raw = base_raw()
     raw["funds"]["basic"]["financing_per_head"] = {"2021": 900, "2022": "960"}
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "funds.basic.financing_per_head.2022"
     assert err.problem == 'expected a number, found "960"'
 
@@ -302,26 +290,26 @@ def test_dated_value_with_a_bad_year_value_points_inside_the_table():
     ],
 )
 def test_financing_union_messages(value, key, problem):
-    raw = _base_raw()
+    raw = base_raw()
     raw["funds"]["serious_illness"]["financing_per_head"] = value
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "funds.serious_illness.financing_per_head" + key
     assert problem in err.problem and "more problem" not in err.problem
     assert "function-" not in str(err) and "dict[" not in str(err)
 
 
 def test_infinite_band_start_is_wrong():
-    raw = _base_raw()
+    raw = base_raw()
     raw["layers"]["serious_illness"]["bands"][-1]["from"] = float("inf")
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "layers.serious_illness.bands[3].from"
     assert err.problem.endswith("a finite number, found inf")
 
 
 def test_unknown_claim_type_is_one_problem():
-    raw = _base_raw()
+    raw = base_raw()
     raw["claims"]["outpatient"] = {}
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "claims.outpatient"
     assert err.problem == (
         "unknown key 'outpatient' (did you mean 'inpatient'?): "
@@ -330,45 +318,45 @@ def test_unknown_claim_type_is_one_problem():
 
 
 def test_roster_rate_outside_zero_one_names_the_year():
-    raw = _base_raw()
+    raw = base_raw()
     raw["population"]["roster"] = {
         "exit_rate": {"needy": {"2021": 0.02, "2022": 1.5}},
         "entrant_from": "ordinary",
     }
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "population.roster.exit_rate.needy.2022"
     assert err.problem == "expected a quarterly rate between 0 and 1, found 1.5"
 
 
 def test_a_misspelt_required_key_is_one_problem_not_two():
-    raw = _base_raw()
+    raw = base_raw()
     band = raw["layers"]["serious_illness"]["bands"][0]
     band["ratoi"] = band.pop("ratio")
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "layers.serious_illness.bands[0].ratoi"
     assert "more problem" not in err.problem
 
 
 def test_several_problems_are_counted_in_one_message():
-    raw = _base_raw()
+    raw = base_raw()
     raw["layers"]["basic"]["by_level"]["city"]["ratio"] = 2.0
     raw["layers"]["basic"]["by_level"]["county"]["ratio"] = -1.0
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.problem.endswith("(and 1 more problem)")
     assert "\n" not in str(err)
 
 
 def test_a_change_breaking_a_reference_names_the_change():
-    raw = _base_raw()
+    raw = base_raw()
     raw["changes"] = {"2022": {"layers": {"serious_illness": {"fund": "serious"}}}}
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "changes.2022.layers.serious_illness.fund"
     assert "fund 'serious' is not defined in [funds]" in err.problem
     assert "did you mean 'serious_illness'?" in err.problem
 
 
 def test_a_change_whose_effect_shows_elsewhere_names_the_change_and_the_key():
-    raw = _base_raw()
+    raw = base_raw()
     # removing the needy tier from the financing table breaks the cells that use it
     raw["changes"] = {
         "2022": {"funds": {"serious_illness": {"financing_per_head": {"standard": 60}}}}
@@ -381,15 +369,15 @@ def test_a_change_whose_effect_shows_elsewhere_names_the_change_and_the_key():
     assert isinstance(fin_2022, Dated)  # the whole tier table is replaced, not merged into
     assert fin_2022.at(2022) == 65
     raw["changes"]["2022"] = {"population": {"cells": {"needy_old": {"tier": "other"}}}}
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "changes.2022"
     assert "with this change applied, funds.serious_illness.financing_per_head:" in err.problem
 
 
 def test_changes_cannot_move_the_start_year():
-    raw = _base_raw()
+    raw = base_raw()
     raw["changes"] = {"2022": {"start_year": 2022}}
-    err = _error(raw)
+    err = validation_error(raw)
     assert err.key == "changes.2022.start_year"
     assert "cannot change by year" in err.problem
 
@@ -468,7 +456,7 @@ def test_cli_stops_at_first_bad_file(monkeypatch, capsys):
 
 def test_errors_are_fundsim_errors():
     assert issubclass(ScenarioError, FundsimError) and issubclass(ParameterError, FundsimError)
-    raw = copy.deepcopy(_base_raw())
+    raw = copy.deepcopy(base_raw())
     raw["layers"]["basic"]["annual_cap"] = -1
     with pytest.raises(FundsimError):
         validate_raw(raw, "x.toml")
