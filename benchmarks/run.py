@@ -159,6 +159,16 @@ def throughput() -> None:
             )
 
 
+def draws_floor(plan, threads: int, repeats: int = REPEATS) -> None:
+    """Print the floor of this engine's design for 10,000 paths of ``plan`` on ``threads`` cores:
+    its own draws of one block of paths, none paid (:mod:`benchmarks.draws`)."""
+    draws = draws_seconds(plan, BLOCK_PATHS, repeats=repeats) / BLOCK_PATHS
+    line(
+        "  floor: the engine's draws alone, none paid, 10,000 paths",
+        f"{draws * 10000 / threads / 60:.1f} min on {threads} cores",
+    )
+
+
 def province_scale() -> None:
     threads = default_threads()
     print(f"2. province scale (wall clock, the default in-process runner: {threads} threads)")
@@ -180,12 +190,7 @@ def province_scale() -> None:
         f"  floor: bare RNG, the same {adm:,.0f} admissions a path, 10,000 paths",
         f"{floor * 10000 / threads / 60:.1f} min on {threads} cores",
     )
-    # the floor of this engine's design: its own draws of one block of paths, none paid
-    draws = draws_seconds(res.plan, BLOCK_PATHS) / BLOCK_PATHS
-    line(
-        "  floor: the engine's draws alone, none paid, 10,000 paths",
-        f"{draws * 10000 / threads / 60:.1f} min on {threads} cores",
-    )
+    draws_floor(res.plan, threads)
     s1m = scaled_population(HENAN, 0.2)
     paths = 32 if QUICK else 64
     secs = wall_run(s1m, paths, years=10, repeats=1)
@@ -203,11 +208,7 @@ def province_scale() -> None:
         f"  floor: bare RNG for the same {res.sims['admissions'].sum():,.0f} admissions a path",
         f"{floor * 10000 / threads / 60:.1f} min on {threads} cores",
     )
-    draws = draws_seconds(res.plan, BLOCK_PATHS, repeats=1) / BLOCK_PATHS
-    line(
-        "  floor: the engine's draws alone, none paid, 10,000 paths",
-        f"{draws * 10000 / threads / 60:.1f} min on {threads} cores",
-    )
+    draws_floor(res.plan, threads, repeats=1)
     if threads > 1:
         one = scaled_population(HENAN, 0.2)
         paths = 32 if QUICK else 64
