@@ -12,8 +12,7 @@ The public API (what notebooks and the CLI use):
   flows, :mod:`simulation.fit` fits models to claims data, :mod:`simulation.report` writes reports.
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .engine.exact import exact_claims_distribution
 from .engine.result import SimulationResult, save_result
 from .engine.run import run

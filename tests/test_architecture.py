@@ -10,6 +10,7 @@ PKG = Path(__file__).parent.parent / "simulation"
 LAYERS = {
     "errors": 0,
     "params": 0,
+    "_version": 0,
     "outputs": 0,
     "__init__": 4,
     "scenario": 1,

@@ -75,7 +75,7 @@ def zero_truncated_moments(
     """``(E[N | N >= 1], Var(N | N >= 1))``: ``m / P``, ``(Var N + m^2) / P - (m / P)^2``,
     ``P = P(N >= 1)``."""
     m, v = count_moments(mean, kind, dispersion)
-    p = claim_probability(m, kind, dispersion)
+    p = float(claim_probability(m, kind, dispersion))
     first = m / p
     return first, (v + m * m) / p - first * first
 
@@ -127,7 +127,7 @@ def sample_claimants(
     ``n_persons`` and ``mean`` broadcast (e.g. one entry per path); ``size`` as in numpy.
     """
     p = claim_probability(mean, kind, dispersion)
-    return np.asarray(rng.binomial(n_persons, p, size), dtype=np.int64)
+    return np.asarray(rng.binomial(np.asarray(n_persons), np.asarray(p), size), dtype=np.int64)
 
 
 def _first_at_or_below(sf_table: NDArray, w: NDArray) -> NDArray[np.int64]:
@@ -160,7 +160,7 @@ def sample_positive_counts(
     s0 = np.asarray(claim_probability(mean, kind, dispersion))
     w = s0 * (1.0 - rng.random(k))
     if np.ndim(mean) == 0:
-        return _first_at_or_below(_sf_table(float(mean), kind, dispersion), w)
+        return _first_at_or_below(_sf_table(float(np.asarray(mean)), kind, dispersion), w)
     m = np.asarray(mean, dtype=np.float64)
     values, which = np.unique(m, return_inverse=True)
     if values.size <= 64:  # a few distinct means: one table each

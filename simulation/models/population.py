@@ -146,7 +146,7 @@ def cell_groups(
             f"({sum(exits)} persons) exceed cell {name!r}'s {n} persons at the start of the year"
         )
     groups = [Group(f"{name}/whole_year", name, stayers, (Segment(0.0, 1.0, c),), True)]
-    other = roster.entrant_from
+    other = roster.entrant_from or c  # the schema requires entrant_from with any rate
     for q, t, e, s, i in zip(QUARTERS, times, exits, stays, entries, strict=True):
         if s:
             target = roster.stay_needy_category[c]

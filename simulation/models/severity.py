@@ -31,6 +31,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+Values = NDArray | np.floating
+"""An array, or one numpy scalar, of costs or probabilities."""
 from scipy import special
 
 from ..scenario.schema import BodyKind, LevelSeverity, Severity
@@ -114,7 +117,7 @@ def beta_mean_sd(a: float, b: float) -> tuple[float, float]:
 # --------------------------------------------------------------------------- body functions
 
 
-def _body_cdf(kind: BodyKind, p1: float, p2: float, x: NDArray) -> NDArray:
+def _body_cdf(kind: BodyKind, p1: float, p2: float, x: Values) -> NDArray:
     x = np.maximum(x, 0.0)
     if kind is BodyKind.LOGNORMAL:
         with np.errstate(divide="ignore"):
@@ -122,7 +125,7 @@ def _body_cdf(kind: BodyKind, p1: float, p2: float, x: NDArray) -> NDArray:
     return special.gammainc(p1, x / p2)
 
 
-def _body_sf(kind: BodyKind, p1: float, p2: float, x: NDArray) -> NDArray:
+def _body_sf(kind: BodyKind, p1: float, p2: float, x: Values) -> NDArray:
     x = np.maximum(x, 0.0)
     if kind is BodyKind.LOGNORMAL:
         with np.errstate(divide="ignore"):
@@ -130,7 +133,7 @@ def _body_sf(kind: BodyKind, p1: float, p2: float, x: NDArray) -> NDArray:
     return special.gammaincc(p1, x / p2)
 
 
-def _body_pdf(kind: BodyKind, p1: float, p2: float, x: NDArray) -> NDArray:
+def _body_pdf(kind: BodyKind, p1: float, p2: float, x: Values) -> NDArray:
     pos = x > 0
     xs = np.where(pos, x, 1.0)
     if kind is BodyKind.LOGNORMAL:
@@ -145,7 +148,7 @@ def _body_pdf(kind: BodyKind, p1: float, p2: float, x: NDArray) -> NDArray:
     return out
 
 
-def _body_ppf(kind: BodyKind, p1: float, p2: float, p: NDArray) -> NDArray:
+def _body_ppf(kind: BodyKind, p1: float, p2: float, p: Values) -> NDArray:
     if kind is BodyKind.LOGNORMAL:
         return np.exp(p1 + p2 * special.ndtri(p))
     return p2 * special.gammaincinv(p1, p)
@@ -158,7 +161,7 @@ def _body_moment(kind: BodyKind, p1: float, p2: float, k: float) -> float:
     return math.exp(k * math.log(p2) + special.gammaln(p1 + k) - special.gammaln(p1))
 
 
-def _body_partial_moment(kind: BodyKind, p1: float, p2: float, k: float, x: NDArray) -> NDArray:
+def _body_partial_moment(kind: BodyKind, p1: float, p2: float, k: float, x: Values) -> NDArray:
     """``E[B^k; B <= x]``: lognormal ``E[B^k] Phi((ln x - mu - k sigma^2) / sigma)``,
     gamma ``E[B^k] P(a + k, x / theta)`` (P the regularised lower incomplete gamma)."""
     full = _body_moment(kind, p1, p2, k)
@@ -292,6 +295,13 @@ class SplicedSeverity:
     # ----------------------------------------------------------- moments
 
     @property
+    def _q(self) -> float:
+        """The tail's starting quantile (only called when :attr:`has_tail`)."""
+        if self.tail_quantile is None:
+            raise ValueError("this severity has no tail")
+        return self.tail_quantile
+
+    @property
     def has_tail(self) -> bool:
         return self.tail_quantile is not None
 
@@ -311,7 +321,7 @@ class SplicedSeverity:
             return 1.0
         if not self.has_tail:
             return _body_moment(self.body, self.p1, self.p2, k)
-        q, xi, u, beta = self.tail_quantile, self.tail_shape, self.threshold, self.gpd_scale
+        q, xi, u, beta = self._q, self.tail_shape, self.threshold, self.gpd_scale
         if k * xi >= 1.0:
             return math.inf
         below = float(_body_partial_moment(self.body, self.p1, self.p2, k, np.float64(u)))
@@ -331,7 +341,7 @@ class SplicedSeverity:
         out = _body_pdf(self.body, self.p1, self.p2, xa)
         if self.has_tail:
             u = self.threshold
-            tail = (1.0 - self.tail_quantile) * _gpd_pdf(
+            tail = (1.0 - self._q) * _gpd_pdf(
                 self.tail_shape, self.gpd_scale, np.maximum(xa - u, 0.0)
             )
             out = np.where(xa > u, tail, out)
@@ -343,7 +353,7 @@ class SplicedSeverity:
         out = _body_cdf(self.body, self.p1, self.p2, xa)
         if self.has_tail:
             u = self.threshold
-            tail = 1.0 - (1.0 - self.tail_quantile) * _gpd_sf(
+            tail = 1.0 - (1.0 - self._q) * _gpd_sf(
                 self.tail_shape, self.gpd_scale, np.maximum(xa - u, 0.0)
             )
             out = np.where(xa > u, tail, out)
@@ -355,7 +365,7 @@ class SplicedSeverity:
         out = _body_sf(self.body, self.p1, self.p2, xa)
         if self.has_tail:
             u = self.threshold
-            tail = (1.0 - self.tail_quantile) * _gpd_sf(
+            tail = (1.0 - self._q) * _gpd_sf(
                 self.tail_shape, self.gpd_scale, np.maximum(xa - u, 0.0)
             )
             out = np.where(xa > u, tail, out)
@@ -369,7 +379,7 @@ class SplicedSeverity:
     def _ppf(self, p: NDArray) -> NDArray:
         if not self.has_tail:
             return _body_ppf(self.body, self.p1, self.p2, p)
-        q = self.tail_quantile
+        q = self._q
         out = np.empty(p.shape)
         body = p <= q
         out[body] = _body_ppf(self.body, self.p1, self.p2, p[body])
@@ -396,7 +406,7 @@ class SplicedSeverity:
         if not self.has_tail:
             out = np.where(np.isinf(xa) & (xa > 0), self.mean_yuan, out)
         else:
-            q, u = self.tail_quantile, self.threshold
+            q, u = self._q, self.threshold
             below = float(_body_partial_moment(kind, p1, p2, 1.0, np.float64(u)))
             d = np.maximum(xa - u, 0.0)
             with np.errstate(invalid="ignore"):
@@ -429,7 +439,7 @@ class SplicedSeverity:
                 out += p1
                 return np.exp(out, out=out)
             return rng.gamma(p1, p2, n)
-        q = self.tail_quantile
+        q = self._q
         u = rng.random(n)
         tail = np.flatnonzero(u >= q)
         s = (1.0 - u[tail]) / (1.0 - q)  # the GPD's survival probability, in (0, 1]
@@ -451,7 +461,7 @@ class SplicedSeverity:
 
     def _truncated_gamma(self, rng: np.random.Generator, m: int) -> NDArray[np.float64]:
         """``m`` draws of the gamma body given ``B <= u``, by rejection (acceptance rate ``q``)."""
-        q, u = self.tail_quantile, self.threshold
+        q, u = self._q, self.threshold
         parts: list[NDArray] = []
         need = m
         while need > 0:

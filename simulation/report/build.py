@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..engine.result import SimulationResult, summary_records
 from ..errors import FundsimError
 from ..outputs import atomic_dir, git_commit, manifest, scenario_hash

@@ -162,7 +162,7 @@ class Admissions:
                 f"admission {i + 1}: person {self.person[i + 1]} follows person {self.person[i]}; "
                 "admissions must be sorted by person (a person's admissions contiguous, in time order)"
             )
-        checks = [
+        checks: list[tuple[str, np.ndarray, int, list[str] | None]] = [
             ("level", self.level, len(LEVELS), [lv.value for lv in LEVELS]),
             ("claim type", self.claim_type, len(CLAIM_TYPES), [c.value for c in CLAIM_TYPES]),
         ]
@@ -450,7 +450,7 @@ def _gather_schedule(layer: CompiledLayer, flat: np.ndarray) -> list[tuple]:
     for k in range(n_bands):
         if not layer.ratio[layer.covered, :, k].any():
             continue
-        band = []
+        band: list[np.ndarray | np.float64] = []
         for table in (layer.lower, width, layer.ratio):
             col = table[:, :, k]
             used = col[layer.covered]

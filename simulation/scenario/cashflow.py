@@ -187,7 +187,8 @@ def load_cashflow_config(source: str | Path | Mapping[str, Any] | None) -> Cashf
     if source is None:
         return CashflowConfig()
     if isinstance(source, Mapping):
-        name, raw, prefix = "cashflow configuration", dict(source), ()
+        name, raw = "cashflow configuration", dict(source)
+        prefix: tuple[str, ...] = ()
     else:
         from .load import read_toml  # load imports schema, which imports this module
 

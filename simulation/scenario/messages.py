@@ -371,7 +371,7 @@ def explain_validation_error(error: ValidationError) -> tuple[tuple[str | int, .
     that consequence is not counted again); union members the input was not meant for are dropped;
     ``(and N more problems)`` counts the rest.
     """
-    errors = _choose_union_branch(error.errors(include_url=False))
+    errors = _choose_union_branch([dict(e) for e in error.errors(include_url=False)])
     problems = [_problem(e) for e in errors]
     kinds = [e["type"] for e in errors]
     extras = [p for p, k in zip(problems, kinds, strict=True) if k == "extra_forbidden"]
