@@ -30,8 +30,7 @@ from simulation.pricing.sample import claims_sample
 from simulation.pricing.summary import pricing_summary
 from simulation.pricing.targets import REPORT_TARGETS, ReportTargets
 from simulation.scenario import load_scenario, validate_raw
-from simulation.scenario.cashflow import load_cashflow_config
-from simulation.scenario.load import dumps_toml, read_toml
+from simulation.scenario.load import dumps_toml, load_cashflow_config, read_toml
 from simulation.scenario.schema import AgeBand, Contract, parse_age_band
 
 TESTS = Path(__file__).parent

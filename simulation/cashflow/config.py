@@ -8,8 +8,8 @@ from ..scenario.cashflow import (
     LagDistribution,
     SettlementBasis,
     TriangleGrain,
-    load_cashflow_config,
 )
+from ..scenario.load import load_cashflow_config
 
 __all__ = [
     "CashflowConfig",

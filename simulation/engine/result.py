@@ -10,16 +10,17 @@ probability sqrt(p (1 - p) / paths)).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from .streams import BLOCK_PATHS
+
 if TYPE_CHECKING:
     from .plan import RunPlan
-    from .run import RunInfo
 
 FUND_MEASURES = (
     "premium",
@@ -43,6 +44,19 @@ QUANTILES = (0.05, 0.5, 0.95, 0.995)
 
 def _qname(q: float) -> str:
     return "q" + f"{q:.3f}".split(".")[1].rstrip("0").ljust(2, "0")
+
+
+@dataclass
+class RunInfo:
+    """How a run was made: its seed, paths and years, the block size that keys its streams, the
+    runner and its timings (seconds)."""
+
+    seed: int
+    paths: int
+    years: int
+    block_paths: int = BLOCK_PATHS
+    timings: dict[str, float] = field(default_factory=dict)
+    runner: str = "in-process"
 
 
 @dataclass(frozen=True)

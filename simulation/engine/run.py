@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
@@ -28,21 +27,11 @@ from ..errors import FundsimError
 from ..rules.contract import policy_change_subsidy, settle_term, settle_year
 from ..scenario.schema import ContractKind, Scenario
 from .plan import RunPlan, build_plan
-from .result import SimulationResult
+from .result import RunInfo, SimulationResult
 from .simulate import Arrays, measure_shapes, simulate_block
 from .streams import BLOCK_PATHS, n_blocks
 
 BlockRunner = Callable[[RunPlan, int, int, list[int]], Iterable[tuple[int, Arrays]]]
-
-
-@dataclass
-class RunInfo:
-    seed: int
-    paths: int
-    years: int
-    block_paths: int = BLOCK_PATHS
-    timings: dict[str, float] = field(default_factory=dict)
-    runner: str = "in-process"
 
 
 def default_threads() -> int:

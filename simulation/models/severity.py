@@ -31,12 +31,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-
-Values = NDArray | np.floating
-"""An array, or one numpy scalar, of costs or probabilities."""
 from scipy import special
 
 from ..scenario.schema import BodyKind, LevelSeverity, Severity
+
+Values = NDArray | np.floating
+"""An array, or one numpy scalar, of costs or probabilities."""
 
 __all__ = [
     "SplicedSeverity",

@@ -15,14 +15,10 @@ layer unchanged if the scenario schema gains a ``cashflow`` table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from ..errors import ScenarioError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 DayOfYear = Annotated[int, Field(ge=1, le=365)]
@@ -178,38 +174,6 @@ class CashflowConfig(_Frozen):
         return cls.model_validate(fields)
 
 
-def load_cashflow_config(source: str | Path | Mapping[str, Any] | None) -> CashflowConfig:
-    """A :class:`CashflowConfig` from a TOML file, a dict, or the defaults (``None``).
-
-    A file may hold the fields at its top level or in a ``[cashflow]`` table. A wrong value raises
-    a :class:`~simulation.errors.ScenarioError` naming the file, the key and the rule broken.
-    """
-    if source is None:
-        return CashflowConfig()
-    if isinstance(source, Mapping):
-        name, raw = "cashflow configuration", dict(source)
-        prefix: tuple[str, ...] = ()
-    else:
-        from .load import read_toml  # load imports schema, which imports this module
-
-        path = Path(source)
-        name = str(path)
-        raw = read_toml(path)  # a clear ScenarioError for a missing, unreadable or invalid file
-        prefix = ()
-        if "cashflow" in raw:
-            raw, prefix = raw["cashflow"], ("cashflow",)
-    if isinstance(raw, Mapping) and "cashflow" in raw and not prefix:
-        raw, prefix = raw["cashflow"], ("cashflow",)
-    try:
-        return CashflowConfig.model_validate(raw)
-    except ValidationError as e:
-        from .messages import explain_validation_error
-        from .schema import format_loc
-
-        loc, problem = explain_validation_error(e)
-        raise ScenarioError(name, format_loc((*prefix, *loc)), problem) from None
-
-
 __all__ = [
     "UNIFORM_SEASON",
     "CashflowConfig",
@@ -218,5 +182,4 @@ __all__ = [
     "LagDistribution",
     "SettlementBasis",
     "TriangleGrain",
-    "load_cashflow_config",
 ]

@@ -18,12 +18,14 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import ScenarioError
+from .cashflow import CashflowConfig
 from .messages import explain_validation_error
 from .resolve import check_changes, deep_merge
 from .schema import Scenario, format_loc, toml_text
@@ -219,3 +221,30 @@ def dumps_toml(table: dict[str, Any], width: int = 100) -> str:
 
     emit(table, ())
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def load_cashflow_config(source: str | Path | Mapping[str, Any] | None) -> CashflowConfig:
+    """A :class:`CashflowConfig` from a TOML file, a dict, or the defaults (``None``).
+
+    A file may hold the fields at its top level or in a ``[cashflow]`` table. A wrong value raises
+    a :class:`~simulation.errors.ScenarioError` naming the file, the key and the rule broken.
+    """
+    if source is None:
+        return CashflowConfig()
+    if isinstance(source, Mapping):
+        name, raw = "cashflow configuration", dict(source)
+        prefix: tuple[str, ...] = ()
+    else:
+        path = Path(source)
+        name = str(path)
+        raw = read_toml(path)  # a clear ScenarioError for a missing, unreadable or invalid file
+        prefix = ()
+        if "cashflow" in raw:
+            raw, prefix = raw["cashflow"], ("cashflow",)
+    if isinstance(raw, Mapping) and "cashflow" in raw and not prefix:
+        raw, prefix = raw["cashflow"], ("cashflow",)
+    try:
+        return CashflowConfig.model_validate(raw)
+    except ValidationError as e:
+        loc, problem = explain_validation_error(e)
+        raise ScenarioError(name, format_loc((*prefix, *loc)), problem) from None
