@@ -5,7 +5,9 @@ A file is written to a temporary sibling (``.NAME.tmp-XXXX``) and renamed into p
 was written. A folder is written into a temporary sibling (``.DIR.tmp-XXXX``) and renamed into place
 only when every file is there; a previous folder of the same name is replaced in one step (moved
 aside, the new one renamed in, the old one removed), so an interrupted or failed run never leaves a
-half-written output where the last good one was.
+half-written output where the last good one was. Only an empty folder or a previous fundsim
+output (a folder holding a fundsim ``manifest.json``) is ever replaced: a folder of other files is
+refused before any work (:func:`check_output_dir`) and again before the replacement.
 
 Outputs get the permissions any other new file would get (``0o666``, a folder ``0o777``, less the
 umask, or the folder's default ACL): the temporaries are created by ``os.open``/``os.mkdir`` with
@@ -133,14 +135,49 @@ def nearest_existing(path: str | Path) -> Path:
     return above
 
 
+MANIFEST = "manifest.json"
+"""The file every fundsim output folder holds: a JSON object with ``fundsim_version``."""
+
+
+def is_fundsim_output(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a fundsim manifest: a regular file ``manifest.json`` (not a
+    symlink) whose content is a JSON object with a ``fundsim_version`` key."""
+    path = Path(folder) / MANIFEST
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > 64 * 2**20:
+            return False
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "fundsim_version" in doc
+
+
+def _check_replaceable(path: Path, where: str) -> None:
+    """The existing folder ``path`` may be replaced: it is empty or a fundsim output (it holds
+    a fundsim manifest). Anything else is a folder of someone's files, and is never deleted."""
+    names = sorted(os.listdir(path))
+    if not names or is_fundsim_output(path):
+        return
+    shown = ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+    raise FundsimError(
+        f"{where}: expected a new or empty folder or a previous fundsim output (with its "
+        f"{MANIFEST}), found a folder of {len(names)} other entries ({shown}); it is left "
+        "untouched: choose another folder"
+    )
+
+
 def check_output_dir(path: str | Path, option: str | None = None) -> Path:
     """Check, before any work, that the folder ``path`` can be written by :func:`atomic_dir`:
-    ``path`` is a folder or does not exist, and the nearest existing folder above it (where the
-    missing folders will be created) is a writable folder."""
+    ``path`` is a folder or does not exist; an existing folder is empty or a previous fundsim
+    output (it holds a fundsim manifest), never a folder of other files, which would be
+    replaced; and the nearest existing folder above it (where the missing folders will be
+    created) is a writable folder."""
     path = Path(path)
     where = _where(path, option)
     if path.exists() and not path.is_dir():
         raise FundsimError(f"{where}: expected a folder, found a file")
+    if path.is_dir():
+        _check_replaceable(path, where)
     _check_writable_folder(nearest_existing(path.parent), where)
     return path
 
@@ -209,8 +246,16 @@ def all_or_nothing() -> Iterator[None]:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it replaces ``path``, on failure it is removed."""
+    """Yield a temporary folder; on success it replaces ``path``, on failure it is removed.
+
+    An existing ``path`` is replaced only if it is empty or a previous fundsim output
+    (:func:`check_output_dir`, checked again here, before and after the work): a folder of other
+    files is a :class:`FundsimError` and stays untouched."""
     path = Path(path)
+    if path.is_dir():
+        _check_replaceable(path, str(path))
+    elif path.exists() or path.is_symlink():
+        raise FundsimError(f"{path}: expected a folder, found a file; it is left untouched")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _new_dir(path, "tmp")
     try:
@@ -220,6 +265,13 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         raise
     old = None
     if path.exists():
+        try:
+            if not path.is_dir():
+                raise FundsimError(f"{path}: expected a folder, found a file; it is left untouched")
+            _check_replaceable(path, str(path))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         old = _new_dir(path, "old")
         old.rmdir()
         os.replace(path, old)
