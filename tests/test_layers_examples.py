@@ -9,7 +9,8 @@ Henan 2019 rules used below (scenarios/henan_supplementary_2019.toml):
 - supplementary: needy only, annual cumulative, 3k-20k 50%, 20k-50k 60%, 50k-100k 70%, above 80%,
   cap 200,000;
 - assistance: needy only, annual cumulative, 70% from 0, cap 30,000; extremely poor 90%;
-  registered poor deductible 1,500 and 60%.
+  registered poor deductible 10% of the year's rural disposable income (2019: 10% of 15,164 =
+  1,516.4 yuan) and 60%.
 """
 
 from pathlib import Path
@@ -101,12 +102,12 @@ def test_serious_illness_preferential_for_registered_poor(henan):
     # SI, registered poor (threshold 5,000; bands 5k-15k 55%, 15k-25k 65%, ...):
     #   0.55*10,000 + 0.65*(18,150 - 15,000) = 5,500 + 2,047.5 = 7,547.5 -> left 10,602.5
     # supplementary: 0.5*(10,602.5 - 3,000) = 3,801.25 -> left 6,801.25
-    # assistance, registered poor (deductible 1,500, 70% - 10 points = 60%):
-    #   0.6*(6,801.25 - 1,500) = 3,180.75 -> in-policy left 3,620.5
-    # OOP = out-of-policy 10,000 + 3,620.5 = 13,620.5.
+    # assistance, registered poor (deductible 1,516.4, 70% - 10 points = 60%):
+    #   0.6*(6,801.25 - 1,516.4) = 3,170.91 -> in-policy left 3,630.34
+    # OOP = out-of-policy 10,000 + 3,630.34 = 13,630.34.
     paid, oop = run(henan, "registered_poor", [("city", 60000, 50000)])
-    np.testing.assert_allclose(paid[0], [31850.0, 7547.5, 3801.25, 3180.75])
-    assert oop[0] == pytest.approx(13620.5, abs=1e-9)
+    np.testing.assert_allclose(paid[0], [31850.0, 7547.5, 3801.25, 3170.91])
+    assert oop[0] == pytest.approx(13630.34, abs=1e-9)
     # the ordinary resident with the same costs: SI 0.5*(18,150 - 10,000) = 4,075, nothing else;
     # OOP = 60,000 - 31,850 - 4,075 = 24,075.
     paid, oop = run(henan, "ordinary", [("city", 60000, 50000)])
@@ -128,18 +129,18 @@ def test_supplementary_and_assistance_for_extremely_poor(henan):
 
 
 def test_assistance_with_preferential_deductible_and_second_admission(henan):
-    # registered poor, two county admissions (annual cumulative assistance: deductible 1,500 once).
+    # registered poor, two county admissions (annual cumulative assistance: deductible 1,516.4 once).
     # adm 1: total 4,000, in-policy 4,000. basic 0.75*(4,000 - 500) = 2,625 -> left 1,375.
     #   SI: year-to-date 1,375 < 5,000 -> 0; supplementary: 1,375 < 3,000 -> 0;
-    #   assistance: year-to-date 1,375 < 1,500 -> 0. OOP 1,375.
+    #   assistance: year-to-date 1,375 < 1,516.4 -> 0. OOP 1,375.
     # adm 2: total 4,000, in-policy 4,000. basic 2,625 -> left 1,375; SI year-to-date 2,750 -> 0;
     #   supplementary year-to-date 2,750 -> 0; assistance year-to-date 2,750:
-    #   0.6*(2,750 - 1,500) - 0 = 750. OOP 1,375 - 750 = 625.
+    #   0.6*(2,750 - 1,516.4) - 0 = 740.16. OOP 1,375 - 740.16 = 634.84.
     paid, oop = run(henan, "registered_poor", [("county", 4000, 4000), ("county", 4000, 4000)])
     np.testing.assert_allclose(paid[:, 0], [2625.0, 2625.0])
     np.testing.assert_allclose(paid[:, 1:3], 0.0)
-    np.testing.assert_allclose(paid[:, 3], [0.0, 750.0])
-    np.testing.assert_allclose(oop, [1375.0, 625.0])
+    np.testing.assert_allclose(paid[:, 3], [0.0, 740.16])
+    np.testing.assert_allclose(oop, [1375.0, 634.84])
 
 
 def test_per_admission_cap_on_cumulative_payments(henan):
@@ -255,7 +256,7 @@ def test_compiled_arrays(henan):
     # supplementary does not cover ordinary residents
     assert not supp.covered[cat["ordinary"]] and supp.covered[cat["registered_poor"]]
     # assistance: preferential deductible replaces the (zero) one, ratio 70% - 10 points
-    assert assist.lower[cat["registered_poor"], 0, 0] == 1500.0
+    assert assist.lower[cat["registered_poor"], 0, 0] == pytest.approx(1516.4, abs=1e-9)
     assert assist.ratio[cat["registered_poor"], 0, 0] == 0.6
     assert assist.ratio[cat["extremely_poor"], 0, 0] == 0.9
     with pytest.raises(ValueError):

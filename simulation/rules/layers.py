@@ -254,7 +254,11 @@ def _schedule_for(
     """
     multiplier = pref.threshold_multiplier if pref is not None else 1.0
     addon = pref.ratio_addon if pref is not None else 0.0
-    fixed = pref.deductible if pref is not None else None
+    fixed = (
+        _at(pref.deductible, year, layer_name, "preferential deductible")
+        if pref is not None and pref.deductible is not None
+        else None
+    )
 
     def deductible(d_ordinary: float) -> float:
         return float(fixed) if fixed is not None else d_ordinary * multiplier

@@ -38,6 +38,7 @@ from pydantic import (
 
 from ..params import Dated
 from .cashflow import CashflowConfig
+from .indexed import IndexProblem, resolve_indexed_values
 
 
 def _parse_dated(raw: Any) -> Dated:
@@ -489,8 +490,15 @@ class Preferential(Frozen):
     ratio_addon: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     """Added to every band's ratio (capped at 1)."""
     cap_removed: bool = False
-    deductible: Yuan | None = None
-    """An absolute deductible for the category (replaces the multiplied one)."""
+    deductible: DatedValue | None = None
+    """An absolute deductible for the category, yuan (replaces the multiplied one): a number, a
+    dated table, or a share of an economic series (``{ share = 0.1, of = "disposable_income.rural",
+    lag = 0 }``, see :mod:`simulation.scenario.indexed`)."""
+
+    @field_validator("deductible")
+    @classmethod
+    def _pref_ded(cls, v: Dated | None) -> Dated | None:
+        return None if v is None else _dated_nonnegative(v, "a deductible")
 
 
 class Layer(Frozen):
@@ -642,6 +650,38 @@ class Fund(Frozen):
 
 
 class Economy(Frozen):
+    """Economic context: the catastrophic-cost threshold and the economic series that policy
+    values may be indexed to."""
+
+    series: dict[str, DatedValue | dict[str, DatedValue]] = {}
+    """Economic series by name, yuan per person and year (e.g. per-capita disposable income),
+    each a dated value, or a table of them by area (``disposable_income = { rural = {...}, urban =
+    {...} }``, named ``disposable_income.rural``). A threshold, deductible or cap elsewhere may be
+    written as ``{ share = 0.5, of = "disposable_income.rural", lag = 1 }``: that share of the
+    series ``lag`` years before (default 1), resolved on load (:mod:`simulation.scenario.indexed`)."""
+
+    @field_validator("series", mode="before")
+    @classmethod
+    def _series_dated(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        return {
+            k: Dated.parse(v) if isinstance(v, dict) and any(_year_or_meta(x) for x in v) else v
+            for k, v in raw.items()
+        }
+
+    @field_validator("series")
+    @classmethod
+    def _series_nonnegative(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for name, d in v.items():
+            for area, value in d.items() if isinstance(d, dict) else [(None, d)]:
+                try:
+                    _dated_nonnegative(value, "a series value")
+                except FieldProblem as e:
+                    sub = (name, *e.sub) if area is None else (name, area, *e.sub)
+                    raise FieldProblem(e.message, sub) from None
+        return v
+
     catastrophic_share: Fraction = 0.4
     """Out-of-pocket above this share of household income per person is catastrophic (WHO-style).
     Default 0.4: ASSUMPTION. RULES.md §1 and seeds 000 and 004 make the share of people with
@@ -677,6 +717,17 @@ class Scenario(Frozen):
     changes: dict[str, dict[str, Any]] = {}
     """Rule changes by year: ``[changes.2021]`` is merged onto the scenario from 2021 on (tables
     merge, other values replace; see :func:`simulation.scenario.resolve.scenario_for_year`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _indexed_values(cls, raw: Any) -> Any:
+        """Values written as a share of an economic series become their dated equivalent."""
+        if not isinstance(raw, dict):
+            return raw
+        try:
+            return resolve_indexed_values(raw)
+        except IndexProblem as e:
+            raise ReferenceError_(e.loc, e.message) from None
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
