@@ -72,3 +72,19 @@ def test_mixture_against_monte_carlo_all_kinds():
                                      "covariance": [[0.0025, 0.0005], [0.0005, 0.0016]]}},
     }  # fmt: skip
     _compare(section, paths=2000, year_index=1, n_nodes=5, n_param_nodes=2, cap_tolerance=0.01)
+
+
+def test_pricing_uses_the_factors_exact_and_monte_carlo_agree():
+    from simulation.pricing.financing import financing_for_loss_probability
+    from simulation.pricing.sample import exact_sample, simulate_claims
+
+    section = {"frequency": {"inpatient": {"cv": 0.15}}, "cost": {"inpatient": {"cv": 0.1}}}
+    s = scenario(section, horizon=1)
+    off = scenario(None, horizon=1)
+    fund = "serious_illness"
+    mc = financing_for_loss_probability(simulate_claims(s, fund, paths=1500, seed=3, years=1), 0.1)
+    ex = financing_for_loss_probability(exact_sample(s, fund, n_nodes=5, **EXACT), 0.1)
+    assert abs(mc.value - ex.value) < 4 * mc.se
+    # systematic risk raises the price of a 10% loss probability
+    ex_off = financing_for_loss_probability(exact_sample(off, fund, **EXACT), 0.1)
+    assert ex.value > ex_off.value

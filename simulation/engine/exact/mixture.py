@@ -194,15 +194,30 @@ def exact_mixture_distribution(
         return exact_claims_distribution(scenario, fund, year, **exact_options)
     k = year - scenario.start_year
     rule = factor_nodes(scenario.systematic, k, n_nodes, n_param_nodes)
+    # the bound on the ignored per-admission caps is checked on the mixture, not node by node
+    cap_tolerance = float(exact_options.pop("cap_tolerance", 1e-3))
     xs, ps, first = [], [], None
+    cap_bound = far = 0.0
     for weight, mult in rule:
-        d = exact_claims_distribution(scaled_scenario(scenario, mult), fund, year, **exact_options)
+        d = exact_claims_distribution(
+            scaled_scenario(scenario, mult), fund, year, cap_tolerance=math.inf, **exact_options
+        )
         first = first or d
         xs.append(d.x)
         ps.append(d.p * weight)
+        cap_bound += weight * d.ignored_cap_bound
+        far += weight * d.far_mass
     x = np.concatenate(xs)
     p = np.concatenate(ps)
     order = np.argsort(x, kind="stable")
+    mean = float(np.dot(x, p))
+    if cap_bound > cap_tolerance * mean:
+        raise FundsimError(
+            f"exact method: the annual caps of per-admission layers are not applied; over the "
+            f"systematic factors they may change fund {fund!r}'s expected claims in {year} by up "
+            f"to {cap_bound:,.0f} yuan ({cap_bound / max(mean, 1e-300):.3%}), above "
+            f"cap_tolerance={cap_tolerance:g}; raise cap_tolerance or use the Monte Carlo engine"
+        )
     note = f"mixture over the systematic factors: {len(rule)} quadrature nodes"
     return replace(
         first,
@@ -210,6 +225,8 @@ def exact_mixture_distribution(
         p=p[order],
         cells=(),
         method="mixture",
+        ignored_cap_bound=cap_bound,
+        far_mass=far,
         notes=(*first.notes, note),
     )
 
