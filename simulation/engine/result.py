@@ -61,6 +61,8 @@ def variance_split(values: np.ndarray, features: np.ndarray | None) -> tuple[flo
     if x.shape[1] == 0:
         return 0.0, total
     x = (x - x.mean(axis=0)) / x.std(axis=0)
+    # the same factor may appear twice (a claim type's mean multiplier and its named factor)
+    x = x[:, np.sort(np.unique(np.round(x, 12), axis=1, return_index=True)[1])]
     if k >= 10 * (x.shape[1] * (x.shape[1] + 3) // 2 + 1):
         i, j = np.triu_indices(x.shape[1])
         x = np.hstack([x, x[:, i] * x[:, j]])
