@@ -90,7 +90,7 @@ def _lever_widget(lever: Lever) -> pn.widgets.FloatInput:
         value=lever.value,
         description=note,
         css_classes=["fundsim-lever"],
-        width=340,
+        width=520,
     )
 
 
@@ -98,7 +98,7 @@ def build_app(explorer: Explorer) -> pn.viewable.Viewable:
     """The page for one exploration (one per browser session or notebook cell)."""
     s = explorer.base
     title = pn.pane.HTML(
-        f"<h2>{html.escape(s.title or s.name)}</h2>"
+        f'<h2 class="fundsim-title-text">{html.escape(s.title or s.name)}</h2>'
         f"<p><small>{html.escape(explorer.shown)}: one-year numbers ({s.start_year}) by the exact "
         "method</small></p>",
         css_classes=["fundsim-title"],
@@ -120,6 +120,8 @@ def build_app(explorer: Explorer) -> pn.viewable.Viewable:
         status.object = f'<span id="fundsim-status">{html.escape(text)}</span>'
 
     async def on_change(event: Any, path: str) -> None:
+        if event.new is None:  # an emptied box: nothing to compute yet
+            return
         set_status("computing")
         table.loading = True
         try:
@@ -160,7 +162,7 @@ def build_app(explorer: Explorer) -> pn.viewable.Viewable:
             widgets.append(w)
         if widgets:
             groups.append((GROUP_TITLES[group], pn.Column(*widgets)))
-    levers = pn.Accordion(*groups, active=[0], width=380)
+    levers = pn.Accordion(*groups, active=[0], width=560)
     return pn.Row(
         levers,
         pn.Column(title, status, error, table, pn.Row(save, saved), fans, width=760),
