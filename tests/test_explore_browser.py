@@ -134,6 +134,7 @@ def test_the_explorer_in_chromium(tmp_path):
     variant = tmp_path / "explored.toml"
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "server.log"  # a file, not a pipe: a full pipe would stall the server
     server = subprocess.Popen(
         [
             sys.executable,
@@ -147,16 +148,18 @@ def test_the_explorer_in_chromium(tmp_path):
             str(variant),
         ],
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         env=env,
         text=True,
     )
     driver = None
     try:
-        assert f"http://127.0.0.1:{port}/" in server.stdout.readline()
+        url = f"http://127.0.0.1:{port}/"
+        _wait(lambda: url in log.read_text() or server.poll() is not None, "the server")
+        assert server.poll() is None, log.read_text()
         driver = _browser_or_fail()
-        driver.get(f"http://127.0.0.1:{port}/")
+        driver.get(url)
         _wait(lambda: _cells(driver), "the numbers table")
         assert driver.execute_script("return window.__fundsim_xss === undefined")
         assert XSS_TITLE in _text(driver, "h2.fundsim-title-text")

@@ -81,11 +81,30 @@ class ExactCache:
         self.size = size
         self.options = exact_options
         self._laws: OrderedDict[str, ExactDistribution | FundsimError] = OrderedDict()
+        self._measures: OrderedDict[tuple, dict[str, float]] = OrderedDict()
         self.computed = 0
         """How many laws were computed (not found in the cache)."""
 
+    def measures(
+        self, scenario: Scenario, fund: str, year: int, premium: float
+    ) -> tuple[dict[str, float], ExactDistribution]:
+        """:func:`exact_contract_measures` of the fund's law at ``premium`` under its contract
+        (cached: a lever of one fund leaves the others' measures as they were)."""
+        law_key = f"{year}:{claims_key(scenario, fund)}"
+        law = self._law(law_key, scenario, fund, year)
+        contract = scenario.funds[fund].contract
+        key = (law_key, float(premium), contract.model_dump_json())
+        if key not in self._measures:
+            self._measures[key] = exact_contract_measures(law, premium, contract)
+            while len(self._measures) > 4 * self.size:
+                self._measures.popitem(last=False)
+        return self._measures[key], law
+
     def law(self, scenario: Scenario, fund: str, year: int) -> ExactDistribution:
-        key = f"{year}:{claims_key(scenario, fund)}"
+        """The exact law of ``fund``'s claims in ``year`` (cached by :func:`claims_key`)."""
+        return self._law(f"{year}:{claims_key(scenario, fund)}", scenario, fund, year)
+
+    def _law(self, key: str, scenario: Scenario, fund: str, year: int) -> ExactDistribution:
         if key not in self._laws:
             self.computed += 1
             try:
@@ -110,11 +129,10 @@ def headline(scenario: Scenario, cache: ExactCache | None = None) -> list[FundNu
     for fname, fund in scenario.funds.items():
         premium = float(plan_year.premium[fname])
         try:
-            law = cache.law(scenario, fname, year)
+            measures, law = cache.measures(scenario, fname, year, premium)
         except FundsimError as e:
             out.append(FundNumbers(fname, fund.label, year, {"premium": premium}, error=str(e)))
             continue
-        measures = exact_contract_measures(law, premium, fund.contract)
         insurer = ContractKind(fund.contract.kind) is not ContractKind.NONE
         values = {
             key: float(measures[key])
