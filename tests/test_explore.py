@@ -7,6 +7,7 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from simulation import load_scenario
@@ -173,3 +174,25 @@ def test_explore_command_refuses_a_bad_file_in_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith(f"fundsim: error: {bad}:")
     assert main(["explore", str(BASE), "--variant", str(tmp_path / "no" / "v.toml")]) == 2
     assert "--variant" in capsys.readouterr().err
+
+
+def test_engine_fans_see_a_financing_lever_on_common_random_numbers(base_copy, tmp_path):
+    from simulation.explore.fans import FAN_LEVELS, fan_data, fan_figure
+
+    e = Explorer(base_copy, tmp_path / "v.toml")
+    e.set(NEEDY_FINANCING, 85)
+    data = fan_data("engine", e.base, e.edited)
+    assert data.years == (2021, 2022)
+    base = data.quantiles["serious_illness", "balance", "base"]
+    edited = data.quantiles["serious_illness", "balance", "edited"]
+    assert base.shape == (len(FAN_LEVELS), 2)
+    # the same claims on both (common random numbers): the balance moves by the premium added
+    added = NEEDY_PERSONS * 15.0 * np.array([1.0, 2.0])
+    np.testing.assert_allclose(edited - base, np.broadcast_to(added, base.shape), rtol=1e-9)
+    np.testing.assert_array_equal(
+        data.quantiles["basic", "balance", "base"], data.quantiles["basic", "balance", "edited"]
+    )
+    assert ("basic", "insurer_cumulative_result", "base") not in data.quantiles  # no insurer
+    assert len(fan_figure(data, {"basic": "<b>x</b>"}).axes) == 4
+    with pytest.raises(FundsimError, match="no fan method 'nope'"):
+        fan_data("nope", e.base, e.edited)

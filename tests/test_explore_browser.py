@@ -1,8 +1,8 @@
 """The explorer in a real browser: Debian's headless Chromium driven by Selenium through Debian's
 chromedriver (no browser download). ``fundsim explore`` runs on a free port of 127.0.0.1; the test
 moves a lever, reads the number shown (each cell's ``data-value``) against the exact method
-computed here, saves the variant and checks it validates and reproduces the numbers, types an
-invalid value and reads the file's message, and checks that ``<script>`` in the scenario's title
+computed here, saves the variant and checks it validates and reproduces the numbers, computes
+the fans, types an invalid value and reads the file's message, and checks that ``<script>`` in the scenario's title
 is shown as text, not run. A screenshot goes to ``reports/test-artifacts/explore.png``
 (git-ignored). Without Chromium the test skips on a developer's machine and fails in CI (``CI``
 set), where ``make test`` must have installed it.
@@ -187,6 +187,14 @@ def test_the_explorer_in_chromium(tmp_path):
             if which == "edited":
                 assert again[fund][measure] == value, (fund, measure)
         assert f"{LEVER}: 70 -> 85" in variant.read_text()
+
+        # the fans (the engine on a few paths), behind their button
+        fans = driver.execute_script(DEEP, ".fundsim-compute-fans", False)
+        driver.execute_script(
+            "const h = arguments[0]; (h.shadowRoot || h).querySelector('button').click();", fans
+        )
+        method = _wait(lambda: _text(driver, ".fundsim-fans-method"), "the fans", timeout=300)
+        assert method.startswith("engine, 32 paths")
 
         # an invalid value: the message a file with that value gets
         _type(driver, LEVER_CLASS, "-5")

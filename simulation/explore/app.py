@@ -24,7 +24,7 @@ from typing import Any
 import panel as pn
 
 from ..errors import FundsimError
-from .fans import NOT_YET
+from .fans import NOT_YET, best_method, fan_data, fan_figure
 from .levers import GROUPS, Lever
 from .numbers import CATASTROPHIC_NOTE, MEASURES, ExactCache, FundNumbers
 from .state import Explorer
@@ -112,9 +112,11 @@ def build_app(explorer: Explorer) -> pn.viewable.Viewable:
     save = pn.widgets.Button(
         name="Save as variant", button_type="primary", css_classes=["fundsim-save"]
     )
-    fans = pn.pane.HTML(
-        f"<p><small>{html.escape(NOT_YET)}</small></p>", css_classes=["fundsim-fans"]
+    fans_note = pn.pane.HTML(
+        f'<p class="fundsim-fans-note"><small>{html.escape(NOT_YET)}</small></p>'
     )
+    fans_button = pn.widgets.Button(name="Compute fans", css_classes=["fundsim-compute-fans"])
+    fans_plot = pn.Column(css_classes=["fundsim-fans"])
 
     def set_status(text: str) -> None:
         status.object = f'<span id="fundsim-status">{html.escape(text)}</span>'
@@ -146,6 +148,30 @@ def build_app(explorer: Explorer) -> pn.viewable.Viewable:
 
     save.on_click(on_save)
 
+    async def on_fans(_event: Any) -> None:
+        set_status("computing fans")
+        fans_button.disabled = True
+        fans_plot.loading = True
+        try:
+            data = await asyncio.to_thread(fan_data, best_method(), explorer.base, explorer.edited)
+        except FundsimError as e:
+            fans_plot.objects = [pn.pane.HTML(f"<p>{html.escape(str(e))}</p>")]
+        else:
+            labels = {name: f.label for name, f in explorer.base.funds.items()}
+            fans_plot.objects = [
+                pn.pane.HTML(
+                    f'<p class="fundsim-fans-method"><small>{html.escape(data.method)}: '
+                    "median and 5-95% of paths, base (grey) and edited (blue)</small></p>"
+                ),
+                pn.pane.Matplotlib(fan_figure(data, labels), dpi=90, tight=False),
+            ]
+        finally:
+            fans_plot.loading = False
+            fans_button.disabled = False
+            set_status("ready")
+
+    fans_button.on_click(on_fans)
+
     groups = []
     for group in GROUPS:
         widgets = []
@@ -165,7 +191,17 @@ def build_app(explorer: Explorer) -> pn.viewable.Viewable:
     levers = pn.Accordion(*groups, active=[0], width=560)
     return pn.Row(
         levers,
-        pn.Column(title, status, error, table, pn.Row(save, saved), fans, width=760),
+        pn.Column(
+            title,
+            status,
+            error,
+            table,
+            pn.Row(save, saved),
+            fans_note,
+            fans_button,
+            fans_plot,
+            width=760,
+        ),
     )
 
 
