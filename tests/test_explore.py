@@ -196,3 +196,19 @@ def test_engine_fans_see_a_financing_lever_on_common_random_numbers(base_copy, t
     assert len(fan_figure(data, {"basic": "<b>x</b>"}).axes) == 4
     with pytest.raises(FundsimError, match="no fan method 'nope'"):
         fan_data("nope", e.base, e.edited)
+
+
+def test_the_server_listens_on_the_loopback_unless_asked_and_then_warns(
+    base_copy, monkeypatch, capsys
+):
+    from simulation.explore import app
+
+    calls = []
+    monkeypatch.setattr(app.pn, "serve", lambda *a, **k: calls.append(k))
+    app.serve(base_copy, port=5999)
+    assert calls[-1]["address"] == "127.0.0.1" and calls[-1]["port"] == 5999
+    assert "127.0.0.1:5999" in calls[-1]["websocket_origin"]
+    assert "warning" not in capsys.readouterr().err
+    app.serve(base_copy, port=5999, host="0.0.0.0")
+    assert calls[-1]["address"] == "0.0.0.0"
+    assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
