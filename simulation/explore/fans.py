@@ -40,7 +40,7 @@ ENGINE_SEED = 20190101
 
 NOT_YET = (
     f"Multi-year fans by the full Monte Carlo engine on {ENGINE_PATHS} paths (rough 5-95% bands; "
-    "seconds to a minute on a province-sized roster): press 'Compute fans'. Fans that follow "
+    "a minute or two on a province-sized roster): press 'Compute fans'. Fans that follow "
     "every lever arrive with the fast method (issue 17)."
 )
 
