@@ -21,7 +21,9 @@ Measurements:
 3. flat memory: peak RSS of a run with 1k and 10k paths (in a fresh subprocess each);
 4. exact mode: the one-year claims distribution of the 5-million-person fund by FFT;
 5. scaling: time for 1x, 2x, 4x population and paths, and for 4x the persons without claims;
-6. Dask: 2 local workers against 1 on the same run.
+6. Dask: 2 local workers against 1 on the same run;
+7. explore: the explorer's time from a lever's change to the updated numbers on Henan
+   (:mod:`benchmarks.explore`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.draws import draws_seconds
+from benchmarks.explore import explore_latency
 from benchmarks.limit import limit_rate
 from simulation import load_scenario
 from simulation.engine.run import default_threads, in_process, run
@@ -330,6 +333,7 @@ STEPS = {
     "exact": exact_mode,
     "scaling": scaling,
     "dask": dask_speedup,
+    "explore": explore_latency,
 }
 
 

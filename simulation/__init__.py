@@ -9,7 +9,8 @@ The public API (what notebooks and the CLI use):
 - :func:`sweep` runs a grid of scenarios on common random numbers;
 - :func:`exact_claims_distribution` is the exact FFT method for one fund and one year;
 - :mod:`simulation.pricing` prices tenders, :mod:`simulation.cashflow` models intra-year cash
-  flows, :mod:`simulation.fit` fits models to claims data, :mod:`simulation.report` writes reports.
+  flows, :mod:`simulation.fit` fits models to claims data, :mod:`simulation.report` writes reports;
+- :func:`explore` is the interactive scenario explorer as a notebook cell.
 """
 
 from ._version import __version__
@@ -18,6 +19,7 @@ from .engine.result import SimulationResult, save_result
 from .engine.run import run
 from .engine.sweep import sweep
 from .errors import ClaimsDataError, FundsimError, ParameterError, ScenarioError
+from .explore import explore  # the function (it shadows the subpackage's name on purpose)
 from .scenario import Scenario, load_scenario
 from .scenario.resolve import scenario_for_year
 
@@ -30,6 +32,7 @@ __all__ = [
     "SimulationResult",
     "__version__",
     "exact_claims_distribution",
+    "explore",
     "load_scenario",
     "run",
     "save_result",

@@ -24,6 +24,7 @@ LAYERS = {
     "pricing": 4,
     "cashflow": 4,
     "report": 4,
+    "explore": 4,
     "commands": 4,
     "cli": 4,
 }

@@ -11,6 +11,7 @@ PUBLIC = {
     "SimulationResult",
     "__version__",
     "exact_claims_distribution",
+    "explore",
     "load_scenario",
     "run",
     "save_result",
