@@ -1,0 +1,284 @@
+"""The report's HTML tables: numbers from :mod:`.numbers` formatted as :class:`~.html.HtmlTable` s.
+
+Each function takes a translator, a money formatter, a tidy table (money in yuan) and the
+scenario's display names, and returns the rows and cells the page template renders; none computes
+a number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..engine.result import SimulationResult
+from ..scenario.schema import ContractKind
+from . import tables as T
+from .html import Cell, Formatter, HtmlTable, Row, cell_data, fmt_number, fmt_pct, se_decimals
+from .i18n import Translator
+
+
+def summary_table(
+    t: Translator,
+    fmt: Formatter,
+    result: SimulationResult,
+    table: pd.DataFrame,
+    names: dict[str, dict[str, str]],
+) -> HtmlTable:
+    years = list(result.years)
+    header = [t("col_measure"), *[str(y) for y in years]]
+    rows: list[Row] = []
+    funds = result.plan.scenario.funds
+    for fund in [*result.plan.funds, T.POPULATION]:
+        d = table[table["fund"] == fund]
+        if d.empty:
+            continue
+        rows.append(
+            Row(group=t("population") if fund == T.POPULATION else names["fund"].get(fund, fund))
+        )
+        has_contract = fund != T.POPULATION and funds[fund].contract.kind is not ContractKind.NONE
+        for measure in dict.fromkeys(d["measure"]):
+            cells = [Cell(t(measure))]
+            for year in years:
+                r = d[(d["measure"] == measure) & (d["year"] == year)].iloc[0]
+                data = cell_data(
+                    fund=fund, year=year, measure=measure, value=float(r["mean"]), se=float(r["se"])
+                )
+                if measure in ("clawback", "subsidy") and not has_contract:
+                    cells.append(Cell("—", num=True, data=data))
+                elif measure in ("p_deficit", "catastrophic_share"):
+                    dec = 1 if measure == "p_deficit" else 2
+                    sub = (
+                        f"[{fmt_pct(r['q05'], dec)} – {fmt_pct(r['q95'], dec)}]"
+                        if measure != "p_deficit"
+                        else ""
+                    )
+                    cells.append(
+                        Cell(fmt.prob_se(r["mean"], r["se"], dec), num=True, sub=sub, data=data)
+                    )
+                else:
+                    sub = (
+                        f"[{fmt.money(r['q05'])} – {fmt.money(r['q95'])}]"
+                        if r["q95"] > r["q05"]
+                        else ""
+                    )
+                    cells.append(
+                        Cell(fmt.money_se(r["mean"], r["se"]), num=True, sub=sub, data=data)
+                    )
+            rows.append(Row(tuple(cells)))
+    return HtmlTable("summary", header, rows)
+
+
+def layer_table(
+    t: Translator, fmt: Formatter, table: pd.DataFrame, names: dict[str, dict[str, str]]
+) -> HtmlTable:
+    header = [
+        t("col_layer"),
+        t("col_fund"),
+        t("col_year"),
+        f"{t('col_mean')} ± {t('col_se')}",
+        "5% – 95%",
+    ]
+    rows = [
+        Row(
+            (
+                Cell(names["layer"].get(r.layer, r.layer)),
+                Cell(names["fund"].get(r.fund, r.fund)),
+                Cell(str(r.year)),
+                Cell(fmt.money_se(r.mean, r.se), num=True),
+                Cell(f"{fmt.money(r.q05)} – {fmt.money(r.q95)}", num=True),
+            )
+        )
+        for r in table.itertuples()
+    ]
+    return HtmlTable("layers", header, rows)
+
+
+def category_table(
+    t: Translator, fmt: Formatter, table: pd.DataFrame, names: dict[str, dict[str, str]]
+) -> HtmlTable:
+    header = [
+        t("col_category"),
+        t("col_year"),
+        t("col_persons"),
+        f"{t('claims_short')} ± {t('col_se')}",
+        t("col_claimants"),
+        t("catastrophic_count"),
+        f"{t('catastrophic_share')} ± {t('col_se')}",
+    ]
+    rows = [
+        Row(
+            (
+                Cell(names["category"].get(r.category, r.category)),
+                Cell(str(r.year)),
+                Cell(fmt_number(r.persons, 0), num=True),
+                Cell(fmt.money_se(r.claims_mean, r.claims_se), num=True),
+                Cell(fmt_number(r.claimants_mean, 0), num=True),
+                Cell(fmt_number(r.catastrophic_mean, 0), num=True),
+                Cell(fmt.prob_se(r.catastrophic_share_mean, r.catastrophic_share_se, 2), num=True),
+            )
+        )
+        for r in table.itertuples()
+    ]
+    return HtmlTable("categories", header, rows)
+
+
+def comparison_table(
+    t: Translator,
+    fmt: Formatter,
+    table: pd.DataFrame,
+    names: dict[str, dict[str, str]],
+    id_: str,
+    show_period: bool,
+) -> HtmlTable:
+    """Grouped by variant; rows where nothing changed (difference and its SE both 0) are left out
+    (they are in comparison.csv)."""
+    header = [
+        t("col_fund"),
+        t("col_measure"),
+        *([t("col_period")] if show_period else []),
+        t("col_base"),
+        t("col_variant_value"),
+        t("col_difference"),
+        t("col_relative"),
+        t("col_independent_se"),
+    ]
+    rows: list[Row] = []
+    for variant, d in table.groupby("variant", sort=False):
+        changed = d[(d["difference"] != 0) | (d["difference_se"] != 0)]
+        rows.append(Row(group=f"{t('col_variant')}: {variant}"))
+        for r in changed.itertuples():
+            prob = r.measure in ("p_deficit", "catastrophic_share")
+            dec = 2 if r.measure == "catastrophic_share" else 1
+            if prob:
+                base, var = fmt_pct(r.base_mean, dec), fmt_pct(r.variant_mean, dec)
+                diff = fmt.prob_se(r.difference, r.difference_se, dec)
+                ind = fmt_pct(r.independent_se, se_decimals(100 * r.independent_se, dec))
+            else:
+                base, var = fmt.money(r.base_mean), fmt.money(r.variant_mean)
+                diff = fmt.money_se(r.difference, r.difference_se)
+                ind = fmt_number(float(fmt.unit(r.independent_se)))
+            rel = (
+                "—" if not math.isfinite(r.relative_change) else f"{100 * r.relative_change:+.1f}%"
+            )
+            fund = t("population") if r.fund == T.POPULATION else names["fund"].get(r.fund, r.fund)
+            cells = [
+                Cell(fund),
+                Cell(t(r.measure)),
+                *([Cell(r.period)] if show_period else []),
+                Cell(base, num=True),
+                Cell(var, num=True),
+                Cell(
+                    diff,
+                    num=True,
+                    data=cell_data(
+                        variant=variant,
+                        fund=r.fund,
+                        measure=r.measure,
+                        period=r.period,
+                        value=float(r.difference),
+                        se=float(r.difference_se),
+                    ),
+                ),
+                Cell(rel, num=True),
+                Cell(ind, num=True),
+            ]
+            rows.append(Row(tuple(cells)))
+    return HtmlTable(id_, header, rows)
+
+
+def mc_table(t: Translator, table: pd.DataFrame, names: dict[str, dict[str, str]]) -> HtmlTable:
+    header = [
+        t("col_fund"),
+        t("col_year"),
+        t("col_measure"),
+        t("col_mean"),
+        t("col_se"),
+        t("col_rel_se"),
+    ]
+    rows = []
+    for r in table.itertuples():
+        prob = r.measure in ("p_deficit", "catastrophic_share")
+        mean = fmt_pct(r.mean, 2) if prob else fmt_number(r.mean)
+        se = fmt_pct(r.se, 2) if prob else fmt_number(r.se)
+        rel = fmt_pct(r.rel_se, 2) if math.isfinite(r.rel_se) else "—"
+        fund = t("population") if r.fund == T.POPULATION else names["fund"].get(r.fund, r.fund)
+        rows.append(
+            Row(
+                (
+                    Cell(fund),
+                    Cell(str(r.year)),
+                    Cell(t(r.measure)),
+                    Cell(mean, num=True),
+                    Cell(se, num=True),
+                    Cell(rel, num=True),
+                )
+            )
+        )
+    return HtmlTable("mc-errors", header, rows)
+
+
+def exact_table(
+    t: Translator, fmt: Formatter, table: pd.DataFrame, names: dict[str, dict[str, str]]
+) -> HtmlTable:
+    header = [
+        t("col_fund"),
+        t("col_quantity"),
+        t("col_exact"),
+        t("col_mc"),
+        t("col_se"),
+        t("col_rel_diff"),
+        t("col_z"),
+        t("col_agrees"),
+    ]
+    qlabel = {
+        "mean": "exact_mean",
+        "sd": "exact_sd",
+        "q95": "exact_q95",
+        "q995": "exact_q995",
+        "p_deficit": "exact_p_deficit",
+    }
+    rows: list[Row] = []
+    for fund, d in table.groupby("fund", sort=False):
+        rows.append(Row(group=names["fund"].get(str(fund), str(fund))))
+        for r in d.itertuples():
+            prob = r.quantity == "p_deficit"
+            f = (lambda v: fmt_pct(v, 2)) if prob else fmt.money
+            agrees = (
+                "—"
+                if r.agrees is None or (isinstance(r.agrees, float) and math.isnan(r.agrees))
+                else t("yes" if r.agrees else "no")
+            )
+            rel = (r.mc - r.exact) / abs(r.exact) if not prob and r.exact else float("nan")
+            rows.append(
+                Row(
+                    (
+                        Cell(t(qlabel[r.quantity])),
+                        Cell(f(r.exact), num=True),
+                        Cell(f(r.mc), num=True),
+                        Cell(f(r.mc_se), num=True),
+                        Cell(f"{100 * rel:+.2f}%" if math.isfinite(rel) else "—", num=True),
+                        Cell(fmt_number(r.z, 2), num=True),
+                        Cell(agrees),
+                    )
+                )
+            )
+    return HtmlTable("exact", header[1:], rows)
+
+
+def merge_notes(notes: list[str]) -> list[str]:
+    """``fund: note`` lines with the same note merged: ``a, b: note``, in first-seen order."""
+    by_text: dict[str, list[str]] = {}
+    for n in notes:
+        fund, _, text = n.partition(": ")
+        by_text.setdefault(text or fund, []).append(fund if text else "")
+    return [
+        f"{', '.join(f for f in funds if f)}: {text}" if any(funds) else text
+        for text, funds in by_text.items()
+    ]
+
+
+def kv_table(t: Translator, items: list[tuple[str, str]], id_: str) -> HtmlTable:
+    return HtmlTable(
+        id_, [t("col_key"), t("col_value")], [Row((Cell(k), Cell(v))) for k, v in items]
+    )
