@@ -172,7 +172,7 @@ def build_report(
     unit = F.money_unit(
         float(np.max(np.abs(base.money["premium"]))) if base.money["premium"].size else 0.0
     )
-    fmt = Formatter(unit)
+    fmt = Formatter(unit, paths=base.n_paths)
     text = F.FigureText(t=fig_t, fonts=fonts, unit=unit, names=names)
     unit_label = t(unit.key)
     vnames = (

@@ -8,6 +8,7 @@ a number.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -16,6 +17,24 @@ from ..scenario.schema import ContractKind
 from . import tables as T
 from .html import Cell, Formatter, HtmlTable, Row, cell_data, fmt_number, fmt_pct, se_decimals
 from .i18n import Translator
+from .precision import paths_needed, supports
+
+PROBABILITY_MEASURES = {"p_deficit": 1, "catastrophic_share": 2}
+"""Measures shown as percentages (with their decimals); any other measure is money."""
+
+
+QUANTILE_LEVELS = {"q95": 0.95, "q995": 0.995}
+"""Levels of the exact check's quantiles (Monte Carlo side shown only with enough paths)."""
+
+
+def interval_text(
+    t: Translator, fmt: Formatter, row: pd.Series, show: Callable[[float], str]
+) -> tuple[str, bool]:
+    """The ``[5% – 95%]`` bracket of a row, or ("5–95%: needs N paths", muted) when the run's paths
+    cannot support it (:mod:`.precision`)."""
+    if fmt.paths and not supports(0.05, fmt.paths):
+        return t("interval_needs_paths", n=f"{paths_needed(0.05):,}"), True
+    return f"[{show(row['q05'])} – {show(row['q95'])}]", False
 
 
 def summary_table(
@@ -46,24 +65,34 @@ def summary_table(
                 )
                 if measure in ("clawback", "subsidy") and not has_contract:
                     cells.append(Cell("—", num=True, data=data))
-                elif measure in ("p_deficit", "catastrophic_share"):
-                    dec = 1 if measure == "p_deficit" else 2
+                elif measure in PROBABILITY_MEASURES:
+                    dec = PROBABILITY_MEASURES[measure]
                     sub = (
-                        f"[{fmt_pct(r['q05'], dec)} – {fmt_pct(r['q95'], dec)}]"
+                        interval_text(t, fmt, r, lambda v, d=dec: fmt_pct(v, d))
                         if measure != "p_deficit"
-                        else ""
+                        else ("", False)
                     )
                     cells.append(
-                        Cell(fmt.prob_se(r["mean"], r["se"], dec), num=True, sub=sub, data=data)
+                        Cell(
+                            fmt.prob_est(r["mean"], r["se"], dec),
+                            num=True,
+                            sub=sub[0],
+                            sub_muted=sub[1],
+                            data=data,
+                        )
                     )
                 else:
                     sub = (
-                        f"[{fmt.money(r['q05'])} – {fmt.money(r['q95'])}]"
-                        if r["q95"] > r["q05"]
-                        else ""
+                        interval_text(t, fmt, r, fmt.money) if r["q95"] > r["q05"] else ("", False)
                     )
                     cells.append(
-                        Cell(fmt.money_se(r["mean"], r["se"]), num=True, sub=sub, data=data)
+                        Cell(
+                            fmt.money_se(r["mean"], r["se"]),
+                            num=True,
+                            sub=sub[0],
+                            sub_muted=sub[1],
+                            data=data,
+                        )
                     )
             rows.append(Row(tuple(cells)))
     return HtmlTable("summary", header, rows)
@@ -79,6 +108,8 @@ def layer_table(
         f"{t('col_mean')} ± {t('col_se')}",
         "5% – 95%",
     ]
+    short = bool(fmt.paths) and not supports(0.05, fmt.paths)
+    needs = t("needs_paths", n=f"{paths_needed(0.05):,}")
     rows = [
         Row(
             (
@@ -86,7 +117,9 @@ def layer_table(
                 Cell(names["fund"].get(r.fund, r.fund)),
                 Cell(str(r.year)),
                 Cell(fmt.money_se(r.mean, r.se), num=True),
-                Cell(f"{fmt.money(r.q05)} – {fmt.money(r.q95)}", num=True),
+                Cell(needs, num=True, muted=True)
+                if short
+                else Cell(f"{fmt.money(r.q05)} – {fmt.money(r.q95)}", num=True),
             )
         )
         for r in table.itertuples()
@@ -115,7 +148,7 @@ def category_table(
                 Cell(fmt.money_se(r.claims_mean, r.claims_se), num=True),
                 Cell(fmt_number(r.claimants_mean, 0), num=True),
                 Cell(fmt_number(r.catastrophic_mean, 0), num=True),
-                Cell(fmt.prob_se(r.catastrophic_share_mean, r.catastrophic_share_se, 2), num=True),
+                Cell(fmt.prob_est(r.catastrophic_share_mean, r.catastrophic_share_se, 2), num=True),
             )
         )
         for r in table.itertuples()
@@ -250,12 +283,20 @@ def exact_table(
                 else t("yes" if r.agrees else "no")
             )
             rel = (r.mc - r.exact) / abs(r.exact) if not prob and r.exact else float("nan")
+            level = QUANTILE_LEVELS.get(r.quantity)
+            if level is not None and fmt.paths and not supports(level, fmt.paths):
+                mc_cell = Cell(t("needs_paths", n=f"{paths_needed(level):,}"), num=True, muted=True)
+                rel = float("nan")
+            elif prob:
+                mc_cell = Cell(fmt.prob_est(r.mc, r.mc_se, 2), num=True)
+            else:
+                mc_cell = Cell(f(r.mc), num=True)
             rows.append(
                 Row(
                     (
                         Cell(t(qlabel[r.quantity])),
                         Cell(f(r.exact), num=True),
-                        Cell(f(r.mc), num=True),
+                        mc_cell,
                         Cell(f(r.mc_se), num=True),
                         Cell(f"{100 * rel:+.2f}%" if math.isfinite(rel) else "—", num=True),
                         Cell(fmt_number(r.z, 2), num=True),
@@ -264,18 +305,6 @@ def exact_table(
                 )
             )
     return HtmlTable("exact", header[1:], rows)
-
-
-def merge_notes(notes: list[str]) -> list[str]:
-    """``fund: note`` lines with the same note merged: ``a, b: note``, in first-seen order."""
-    by_text: dict[str, list[str]] = {}
-    for n in notes:
-        fund, _, text = n.partition(": ")
-        by_text.setdefault(text or fund, []).append(fund if text else "")
-    return [
-        f"{', '.join(f for f in funds if f)}: {text}" if any(funds) else text
-        for text, funds in by_text.items()
-    ]
 
 
 def kv_table(t: Translator, items: list[tuple[str, str]], id_: str) -> HtmlTable:
