@@ -116,3 +116,71 @@ def test_probabilities_every_path_agrees_on_show_as_bounds(report16):
     for c in p_loss:
         if float(c["se"]) == 0 or c["se"] == "nan":
             assert "±" not in c["text"]
+
+
+# ------------------------------------------------------------------ 1. director summary
+
+
+def key_message_items(html: str) -> list[str]:
+    block = html.split('<ul class="key-messages">', 1)[1].split("</ul>", 1)[0]
+    return [re.sub(r"<[^>]+>", "", li) for li in block.split("<li>")[1:]]
+
+
+def test_summary_opens_with_key_messages_in_sentences_with_numbers(report16, runs16):
+    base, _ = runs16
+    html = report16.html
+    summary = html.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
+    assert "Key messages" in summary and summary.index("key-messages") < summary.index("<table")
+    items = key_message_items(html)
+    assert len(items) == len(base.plan.funds) + 1  # one per fund and one for the population
+    insurer = [i for i in items if i.startswith("Serious illness fund")]
+    assert len(insurer) == 1
+    text = insurer[0]
+    for words in ("expected claims", "financing", "result", "chance of a loss", "clawback"):
+        assert words in text, (words, text)
+    assert re.search(r"\d[\d,]*(\.\d+)?", text) and text.endswith(".")
+    assert "catastrophic out-of-pocket cost" in items[-1] and "%" in items[-1]
+    # the numbers are the run's: expected claims over both years in the money unit
+    kf = report16.tables["key_figures"]
+    row = kf[(kf["fund"] == "serious_illness") & (kf["measure"] == "claims")].iloc[0]
+    assert row["mean"] == pytest.approx(base.money["claims"][:, :, 1].sum(axis=1).mean())
+
+
+def test_every_term_links_to_a_glossary_entry_in_both_languages(report16, runs16):
+    from simulation.report.i18n import Translator
+    from simulation.report.keyfacts import GLOSSARY_TERMS
+
+    html = report16.html
+    linked = set(re.findall(r'href="#g-(\w+)"', html))
+    defined = set(re.findall(r'<dt id="g-(\w+)">', html))
+    assert {"claims", "financing", "p_loss", "clawback", "deficit"} & linked
+    assert linked <= defined == set(GLOSSARY_TERMS)
+    assert 'id="glossary"' in html.split('<section id="methods">', 1)[1]
+    en, zh = Translator("en"), Translator("zh")
+    for term in GLOSSARY_TERMS:
+        assert en(f"gdef_{term}") != zh(f"gdef_{term}")
+        assert re.search(r"[\u4e00-\u9fff]", zh(f"gdef_{term}")), term
+    # "deficit" is defined, and says it is about the year, not the accumulated balance
+    assert "whatever the accumulated balance" in en("gdef_deficit")
+
+
+def test_a_fund_without_insurer_says_what_its_balance_means_from_the_scenario(runs16):
+    base = load_scenario(LAYERED)
+    raw, _ = resolve_raw(LAYERED)
+    note = "Its deficit is the cross-subsidy the roster receives."
+    noted = validate_raw(
+        deep_merge(
+            raw, {"funds": {"basic": {"balance_note": note, "balance_note_zh": "交叉补贴。"}}}
+        ),
+        "noted (test)",
+    )
+    assert base.funds["basic"].balance_note is None  # an optional field
+    r = run(noted, paths=16, seed=7)
+    html = build_report(r, [], lang="en", cashflow_paths=0, exact=False).html
+    assert f'<tr class="row-note"><td colspan="3">What the balance means: {note}</td></tr>' in html
+    assert note in key_message_items(html)[0]
+    zh = build_report(r, [], lang="zh", cashflow_paths=0, exact=False).html
+    assert "结余的含义: 交叉补贴。" in zh
+    # without a note the message defines the fund's deficit itself
+    plain_html = build_report(runs16[0], [], lang="en", cashflow_paths=0, exact=False).html
+    assert "No insurer runs this fund" in key_message_items(plain_html)[0]

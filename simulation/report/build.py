@@ -47,6 +47,7 @@ from ..scenario import scenario_table
 from . import cashflows as CF
 from . import figures as F
 from .compare import unique_names
+from .display import scenario_description, scenario_names, scenario_title
 from .fonts import INSTALL_HINT, FontSetup, font_setup, web_font_subset
 from .html import Formatter, HtmlFigure
 from .i18n import Translator
@@ -113,21 +114,6 @@ def figure_text_setup(
     return Translator(fig_lang), warnings
 
 
-def scenario_names(results: Sequence[SimulationResult]) -> dict[str, dict[str, str]]:
-    """Display labels of funds, layers and categories (the scenario's labels, by kind and key;
-    the base's label wins when a variant relabels)."""
-    names: dict[str, dict[str, str]] = {"fund": {}, "layer": {}, "category": {}}
-    for r in results:
-        s = r.plan.scenario
-        for key, fund in s.funds.items():
-            names["fund"].setdefault(key, fund.label or key)
-        for key, layer in s.layers.items():
-            names["layer"].setdefault(key, layer.label or key)
-        for key, cat in s.categories.items():
-            names["category"].setdefault(key, cat.label or key)
-    return names
-
-
 def _png_size(png: bytes) -> tuple[int, int]:
     w, h = struct.unpack(">II", png[16:24])
     return int(w), int(h)
@@ -167,7 +153,7 @@ def build_report(
     fonts = fonts or font_setup()
     now = now or _dt.datetime.now().astimezone()
     scenario = base.plan.scenario
-    names = scenario_names([base, *variants])
+    names = scenario_names([base, *variants], lang)
     fig_t, warnings = figure_text_setup(lang, names, fonts)
     unit = F.money_unit(
         float(np.max(np.abs(base.money["premium"]))) if base.money["premium"].size else 0.0
@@ -241,8 +227,8 @@ def build_report(
     html = render_html(
         t,
         sections,
-        title=scenario.title or scenario.name,
-        description=scenario.description,
+        title=scenario_title(scenario, lang) or scenario.name,
+        description=scenario_description(scenario, lang),
         generated=t(
             "generated",
             when=now.strftime("%Y-%m-%d %H:%M"),

@@ -32,6 +32,8 @@ class Cell:
 class Row:
     cells: tuple[Cell, ...] = ()
     group: str = ""
+    note: str = ""
+    """A line under a group heading (e.g. what the fund's balance means)."""
 
 
 @dataclass(frozen=True)

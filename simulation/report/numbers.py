@@ -21,11 +21,13 @@ from . import cashflows as CF
 from . import tables as T
 from . import tender
 from .compare import compare_all
+from .keyfacts import key_figures
 
 log = logging.getLogger("fundsim.report")
 
 TABLE_ORDER = (
     "director_summary",
+    "key_figures",
     "balance_fan",
     "insurer_cumulative_fan",
     "insurer_result_distribution",
@@ -81,6 +83,7 @@ def compute_numbers(
     summary = base.summary()
     tables: dict[str, pd.DataFrame] = {}
     tables["director_summary"] = T.director_summary(base, summary)
+    tables["key_figures"] = key_figures(base)
     tables["balance_fan"] = T.fan_table(base, "balance")
     insurer = T.insurer_funds(base)
     tables["insurer_cumulative_fan"] = T.fan_table(base, "insurer_cumulative", insurer)

@@ -23,8 +23,10 @@ from . import figures as F
 from . import sections as S
 from . import tender
 from .compare import period_label
+from .display import balance_note, scenario_title
 from .html import Formatter, HtmlFigure, fmt_pct
 from .i18n import Translator
+from .keyfacts import GLOSSARY_TERMS, key_messages, segments
 from .numbers import ReportNumbers, log
 
 
@@ -54,14 +56,45 @@ def merge_notes(notes: list[str]) -> list[str]:
     ]
 
 
-def summary_section(c: PageContext, base: SimulationResult, n: ReportNumbers) -> dict[str, Any]:
+def summary_section(
+    c: PageContext, base: SimulationResult, n: ReportNumbers, lang: str
+) -> dict[str, Any]:
+    """Key messages in sentences (terms linked to the glossary), then the table by year."""
     t = c.t
     director = n.tables["director_summary"]
+    scenario = base.plan.scenario
+    notes = {f: balance_note(scenario, f, lang) for f in base.plan.funds}
+    notes = {f: f"{t('balance_note_label')}: {v}" for f, v in notes.items() if v}
+    messages = key_messages(t, c.fmt, base, n.tables["key_figures"], c.names, lang)
     return {
         "id": "summary",
         "title": t("sec_summary"),
         "intro": [t("summary_intro", paths=f"{base.n_paths:,}", unit=c.unit_label)],
-        "blocks": [{"kind": "table", "table": S.summary_table(t, c.fmt, base, director, c.names)}],
+        "blocks": [
+            {
+                "kind": "messages",
+                "heading": t("key_messages"),
+                "lines": [segments(m) for m in messages],
+                "terms": glossary_terms(t),
+            },
+            {
+                "kind": "table",
+                "table": S.summary_table(t, c.fmt, base, director, c.names, notes),
+            },
+        ],
+    }
+
+
+def glossary_terms(t: Translator) -> dict[str, str]:
+    """Each glossary term's definition by its id (:data:`~.keyfacts.GLOSSARY_TERMS`)."""
+    return {term: t(f"gdef_{term}") for term in GLOSSARY_TERMS}
+
+
+def glossary_block(t: Translator) -> dict[str, Any]:
+    return {
+        "kind": "glossary",
+        "heading": t("glossary"),
+        "lines": [(term, t(f"g_{term}"), t(f"gdef_{term}")) for term in GLOSSARY_TERMS],
     }
 
 
@@ -346,7 +379,9 @@ def methods_section(
     info_items = [
         (
             t("info_scenario"),
-            f"{scenario.name} — {scenario.title}" if scenario.title else scenario.name,
+            f"{scenario.name} — {scenario_title(scenario, lang)}"
+            if scenario.title
+            else scenario.name,
         ),
         *([(t("info_file"), files[0])] if files else []),
         (t("info_seed"), str(base.info.seed)),
@@ -364,6 +399,7 @@ def methods_section(
     blocks.append(
         {"kind": "table", "heading": t("run_info"), "table": S.kv_table(t, info_items, "run-info")}
     )
+    blocks.append(glossary_block(t))
     blocks.append({"kind": "note", "text": t("mc_errors_intro")})
     blocks.append(
         {
@@ -422,7 +458,7 @@ def render_sections(
     lang: str,
 ) -> list[dict[str, Any]]:
     """Every section of the page, in :data:`~.build.SECTIONS` order."""
-    sections = [summary_section(c, base, n), funds_section(c, n), insurer_section(c, base, n)]
+    sections = [summary_section(c, base, n, lang), funds_section(c, n), insurer_section(c, base, n)]
     sections.append(pricing_section(c, base, n))
     if n.cashflows is not None:
         sections.append(cashflow_section(c, base, n, cashflow_paths, cashflow_funds))

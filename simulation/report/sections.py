@@ -43,7 +43,10 @@ def summary_table(
     result: SimulationResult,
     table: pd.DataFrame,
     names: dict[str, dict[str, str]],
+    notes: dict[str, str] | None = None,
 ) -> HtmlTable:
+    """The director's table: a row per measure, a column per year; ``notes`` by fund are shown
+    under the fund's heading (what its balance means)."""
     years = list(result.years)
     header = [t("col_measure"), *[str(y) for y in years]]
     rows: list[Row] = []
@@ -53,7 +56,10 @@ def summary_table(
         if d.empty:
             continue
         rows.append(
-            Row(group=t("population") if fund == T.POPULATION else names["fund"].get(fund, fund))
+            Row(
+                group=t("population") if fund == T.POPULATION else names["fund"].get(fund, fund),
+                note=(notes or {}).get(fund, ""),
+            )
         )
         has_contract = fund != T.POPULATION and funds[fund].contract.kind is not ContractKind.NONE
         for measure in dict.fromkeys(d["measure"]):

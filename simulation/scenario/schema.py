@@ -248,6 +248,8 @@ class Category(Frozen):
     label: str
     needy: bool = True
     """Whether the category is on the roster of people in need."""
+    label_zh: str | None = None
+    """The label in Chinese reports (``--lang zh``); the label when absent."""
 
 
 class Income(Frozen):
@@ -505,6 +507,8 @@ class Layer(Frozen):
     label: str
     fund: str
     """The fund that pays this layer's claims."""
+    label_zh: str | None = None
+    """The label in Chinese reports (``--lang zh``); the label when absent."""
     covers: list[str] = ["all"]
     """Categories covered; ``all`` for every category."""
     claim_types: list[ClaimTypeName] = [ClaimType.INPATIENT]
@@ -612,6 +616,14 @@ class Fund(Frozen):
     """Yuan per insured person-year; a table by tier for differentiated financing."""
     contract: Contract = Contract(kind=ContractKind.NONE)
     opening_balance_yuan: float = 0.0
+    label_zh: str | None = None
+    """The label in Chinese reports (``--lang zh``); the label when absent."""
+    balance_note: str | None = None
+    """What this fund's balance (financing minus claims) means, shown with its figures in the
+    report (e.g. a basic fund whose roster is cross-subsidised: a deficit is the subsidy the
+    roster receives, not a shortfall)."""
+    balance_note_zh: str | None = None
+    """The balance note in Chinese reports."""
 
     @field_validator("financing_per_head", mode="before")
     @classmethod
@@ -661,6 +673,10 @@ class Scenario(Frozen):
     name: str
     title: str = ""
     description: str = ""
+    title_zh: str | None = None
+    """The title in Chinese reports (``--lang zh``); the title when absent."""
+    description_zh: str | None = None
+    """The description in Chinese reports; the description when absent."""
     start_year: Annotated[int, Field(ge=1990, le=2100)]
     horizon_years: Annotated[int, Field(ge=1, le=50)] = 1
     categories: dict[str, Category]
