@@ -98,7 +98,7 @@ class PageParser(HTMLParser):
         self.tags.append(tag)
         if "id" in a:
             self.ids.add(a["id"])
-        if tag == "a" and (a.get("href") or "").startswith("#"):
+        if tag == "a" and (a.get("href") or "").startswith("#") and a.get("class") != "term":
             self.links.append(a["href"][1:])
         if tag == "img":
             self.images.append(a.get("src", ""))

@@ -56,7 +56,15 @@ def runs16():
     richer = validate_raw(
         deep_merge(
             raw,
-            {"name": "richer", "funds": {"serious_illness": {"financing_per_head": {"2021": 70}}}},
+            {
+                "name": "richer",
+                "funds": {"serious_illness": {"financing_per_head": {"2021": 70}}},
+                "layers": {
+                    "serious_illness": {
+                        "bands": [{"from": 8000, "ratio": 0.6}, {"from": 30000, "ratio": 0.8}]
+                    }
+                },
+            },
         ),
         "richer (test)",
     )
@@ -184,3 +192,124 @@ def test_a_fund_without_insurer_says_what_its_balance_means_from_the_scenario(ru
     # without a note the message defines the fund's deficit itself
     plain_html = build_report(runs16[0], [], lang="en", cashflow_paths=0, exact=False).html
     assert "No insurer runs this fund" in key_message_items(plain_html)[0]
+
+
+# ------------------------------------------------------------------ 3. comparisons
+
+
+def test_probability_differences_are_in_percentage_points(report16):
+    comparison = [c for c in cells(report16.html) if "variant" in c and "se" in c]
+    probs = [c for c in comparison if c["measure"] in ("p_deficit", "catastrophic_share")]
+    assert probs
+    for c in probs:
+        d = float(c["value"])
+        assert c["text"].split(" ±")[0].endswith(" pp"), c
+        assert c["text"].startswith("+" if d >= 0 else "-"), c
+        shown = float(c["text"].split(" pp")[0])
+        decimals = len(c["text"].split(" pp")[0].split(".")[1])
+        assert abs(shown - 100 * d) <= 0.5 * 10.0**-decimals + 1e-9, c
+
+
+def test_relative_change_only_against_a_material_base():
+    import pandas as pd
+
+    from simulation.report.compare import material_relative_change
+
+    rows = [
+        # variant, fund, measure, period, base_mean, relative_change
+        ("v", "f", "premium", "2021", 1_000_000.0, 0.10),
+        ("v", "f", "claims", "2021", 800_000.0, 0.05),
+        ("v", "f", "clawback", "2021", 500.0, 8.198),  # 0.05% of financing: not material
+        ("v", "f", "p_deficit", "2021", 0.20, 0.25),  # a probability: pp, never relative
+        ("v", "population", "catastrophic_share", "2021", 0.04, 0.1),
+    ]
+    df = pd.DataFrame(
+        rows, columns=["variant", "fund", "measure", "period", "base_mean", "relative_change"]
+    )
+    rel = material_relative_change(df)
+    assert rel.tolist()[:2] == [0.10, 0.05]
+    assert rel.iloc[2:].isna().all()
+
+
+def test_what_changed_most_is_sorted_on_one_scale(report16):
+    from simulation.report.compare import what_changed_most
+
+    comparison = report16.tables["comparison"]
+    horizon = "2021-2022"
+    top = what_changed_most(comparison, horizon)
+    assert not top.empty and "premium" not in set(top["measure"])
+    impact = top["impact_pp"].abs().to_numpy()
+    assert (impact[:-1] >= impact[1:]).all()
+    # a money change is in points of the fund's financing
+    r = top[top["measure"] == "claims"].iloc[0]
+    fin = comparison[
+        (comparison["measure"] == "premium")
+        & (comparison["fund"] == r["fund"])
+        & (comparison["period"] == horizon)
+    ]["base_mean"].iloc[0]
+    assert r["impact_pp"] == pytest.approx(100 * r["difference"] / fin)
+    html = report16.html
+    assert 'id="table-changed-most"' in html and "What changed most" in html
+    assert html.index("table-changed-most") < html.index('id="table-comparison"')
+
+
+# ------------------------------------------------------------------ 5. workbook
+
+
+@pytest.fixture(scope="module")
+def workbooks(report16, runs16, tmp_path_factory):
+    from openpyxl import load_workbook
+
+    from simulation.report import write_report
+
+    base, richer = runs16
+    zh = build_report(base, [richer], lang="zh", cashflow_paths=0)
+    folder = tmp_path_factory.mktemp("wb")
+    en_dir = write_report(report16, folder / "en")
+    zh_dir = write_report(zh, folder / "zh")
+    return load_workbook(en_dir / "report.xlsx"), load_workbook(zh_dir / "report.xlsx"), report16
+
+
+def test_workbook_has_formats_units_tables_and_frozen_headers(workbooks):
+    en, _, report = workbooks
+    assert en.sheetnames[0] == "overview"
+    ws = en["director_summary"]
+    headers = [c.value for c in ws[1]]
+    assert "mean (10k yuan, %)" in headers and "year" in headers
+    assert ws.freeze_panes == "A2"
+    assert ws.tables and list(ws.tables.values())[0].ref.startswith("A1:")
+    col = {h: i for i, h in enumerate(headers)}
+    director = report.tables["director_summary"]
+    for row, r in zip(ws.iter_rows(min_row=2), director.itertuples(), strict=True):
+        year, mean = row[col["year"]], row[col["mean (10k yuan, %)"]]
+        assert isinstance(year.value, int) and year.number_format == "0"
+        if r.measure in ("p_deficit", "catastrophic_share"):
+            assert mean.number_format in ("0.0%", "0.00%") and mean.value == pytest.approx(r.mean)
+        else:  # money in the page's unit, with thousands separators
+            assert mean.number_format == "#,##0.0"
+            assert mean.value == pytest.approx(r.mean / 10_000)
+    widths = [ws.column_dimensions[c].width for c in "ABCDEFG"]
+    assert all(w and w >= 8 for w in widths)
+    # seed and paths are numbers, not text
+    info = {r[0].value: r[1].value for r in en["run_info"].iter_rows(min_row=2)}
+    assert info["Seed"] == 7 and info["Paths"] == 16
+    # the summary sheet opens with the key messages, then the table by year
+    ov = en["overview"]
+    assert ov["A1"].value.startswith("Basic fund, 2021-2022: expected claims")
+    assert [c.value for c in ov[ov.max_row - ov.max_row + len(report.workbook.messages) + 2]][
+        :2
+    ] == [
+        "fund",
+        "measure",
+    ]
+
+
+def test_workbook_in_chinese_has_chinese_sheet_names_and_headers(workbooks):
+    _, zh, _ = workbooks
+    assert "决策摘要表" in zh.sheetnames and "摘要" == zh.sheetnames[0]
+    headers = [c.value for c in zh["决策摘要表"][1]]
+    assert "均值 (万元, %)" in headers and "年度" in headers
+    for name in zh.sheetnames:
+        for h in zh[name][1 if name != "摘要" else 5]:
+            if isinstance(h.value, str):
+                assert not re.search(r"\b(mean|fund|year|claims)\b", h.value), (name, h.value)

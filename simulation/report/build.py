@@ -51,9 +51,10 @@ from .display import scenario_description, scenario_names, scenario_title
 from .fonts import INSTALL_HINT, FontSetup, font_setup, web_font_subset
 from .html import Formatter, HtmlFigure
 from .i18n import Translator
+from .keyfacts import key_messages, plain
 from .numbers import compute_numbers, ordered
 from .page import PageContext, render_sections
-from .workbook import write_workbook
+from .workbook import WorkbookStyle, write_workbook
 
 log = logging.getLogger("fundsim.report")
 
@@ -87,6 +88,8 @@ class Report:
     """The engine's summary of the base run (what ``summary.json`` holds)."""
     manifest: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    workbook: WorkbookStyle = field(default_factory=WorkbookStyle)
+    """How the workbook shows the tables (the page's money unit and language)."""
 
 
 # --------------------------------------------------------------------------- fonts and labels
@@ -240,8 +243,21 @@ def build_report(
         warnings=warnings,
         fonts=fonts,
     )
+    messages = key_messages(t, fmt, base, tables["key_figures"], names, lang)
+    style = WorkbookStyle(
+        lang=lang,
+        divisor=unit.divisor,
+        unit=unit_label,
+        messages=tuple(plain(m) for m in messages),
+    )
     return Report(
-        html=html, tables=tables, figures=figures, summary=summary, manifest=doc, warnings=warnings
+        html=html,
+        tables=tables,
+        figures=figures,
+        summary=summary,
+        manifest=doc,
+        warnings=warnings,
+        workbook=style,
     )
 
 
@@ -290,7 +306,7 @@ def write_report(
         (tmp / "index.html").write_text(report.html, encoding="utf-8")
         for name, df in report.tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False)
-        write_workbook(report.tables, tmp / "report.xlsx")
+        write_workbook(report.tables, tmp / "report.xlsx", report.workbook)
         (tmp / "figures").mkdir()
         for fid, png in report.figures.items():
             (tmp / "figures" / f"{fid}.png").write_bytes(png)

@@ -107,6 +107,13 @@ class Formatter:
             return fmt_pct(p, decimals)
         return f"{fmt_pct(p, decimals)} ± {fmt_pct(se, se_decimals(100 * se, decimals))}"
 
+    def pp_se(self, d: float, se: float, decimals: int = 1, pp: str = "pp") -> str:
+        """A difference of probabilities in percentage points, signed: ``+5.0 pp ± 1.2 pp``."""
+        text = f"{100 * d:+.{decimals}f} {pp}"
+        if se == 0 or not math.isfinite(se):
+            return text
+        return f"{text} ± {100 * se:.{se_decimals(100 * se, decimals)}f} {pp}"
+
     def prob_est(self, p: float, se: float, decimals: int = 1) -> str:
         """A probability estimated on the run's paths: ``< 1/K`` or ``> 1 − 1/K`` when every
         path agrees (:func:`.precision.bounded_probability`), else :meth:`prob_se`."""

@@ -26,6 +26,7 @@ from .keyfacts import key_figures
 log = logging.getLogger("fundsim.report")
 
 TABLE_ORDER = (
+    "overview",
     "director_summary",
     "key_figures",
     "balance_fan",
@@ -84,6 +85,7 @@ def compute_numbers(
     tables: dict[str, pd.DataFrame] = {}
     tables["director_summary"] = T.director_summary(base, summary)
     tables["key_figures"] = key_figures(base)
+    tables["overview"] = overview(tables["director_summary"])
     tables["balance_fan"] = T.fan_table(base, "balance")
     insurer = T.insurer_funds(base)
     tables["insurer_cumulative_fan"] = T.fan_table(base, "insurer_cumulative", insurer)
@@ -132,6 +134,16 @@ def compute_numbers(
         exact_notes=notes,
         exact_failures=failures,
     )
+
+
+def overview(director: pd.DataFrame) -> pd.DataFrame:
+    """The director's table as the page lays it out: a row per fund and measure, the mean in a
+    column per year (money in yuan, probabilities as fractions)."""
+    wide = director.pivot_table(
+        index=["fund", "measure"], columns="year", values="mean", sort=False
+    ).reset_index()
+    wide.columns = [str(c) for c in wide.columns]
+    return wide
 
 
 def ordered(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -327,6 +327,16 @@ def comparison_section(c: PageContext, base: SimulationResult, n: ReportNumbers)
         main = comparison[comparison["period"] == horizon]
         blocks.append(
             {
+                "kind": "note",
+                "heading": t("changed_most"),
+                "text": t("changed_most_intro", period=horizon),
+            }
+        )
+        blocks.append(
+            {"kind": "table", "table": S.changed_most_table(t, fmt, comparison, names, horizon)}
+        )
+        blocks.append(
+            {
                 "kind": "table",
                 "heading": f"{t('col_period')}: {horizon}",
                 "table": S.comparison_table(t, fmt, main, names, "comparison", show_period=False),

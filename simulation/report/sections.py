@@ -15,6 +15,7 @@ import pandas as pd
 from ..engine.result import SimulationResult
 from ..scenario.schema import ContractKind
 from . import tables as T
+from .compare import material_relative_change, what_changed_most
 from .html import Cell, Formatter, HtmlTable, Row, cell_data, fmt_number, fmt_pct, se_decimals
 from .i18n import Translator
 from .precision import paths_needed, supports
@@ -183,16 +184,17 @@ def comparison_table(
         t("col_independent_se"),
     ]
     rows: list[Row] = []
+    table = table.assign(relative_change=material_relative_change(table))
     for variant, d in table.groupby("variant", sort=False):
         changed = d[(d["difference"] != 0) | (d["difference_se"] != 0)]
         rows.append(Row(group=f"{t('col_variant')}: {variant}"))
         for r in changed.itertuples():
-            prob = r.measure in ("p_deficit", "catastrophic_share")
-            dec = 2 if r.measure == "catastrophic_share" else 1
+            prob = r.measure in PROBABILITY_MEASURES
+            dec = PROBABILITY_MEASURES.get(r.measure, 1)
             if prob:
                 base, var = fmt_pct(r.base_mean, dec), fmt_pct(r.variant_mean, dec)
-                diff = fmt.prob_se(r.difference, r.difference_se, dec)
-                ind = fmt_pct(r.independent_se, se_decimals(100 * r.independent_se, dec))
+                diff = fmt.pp_se(r.difference, r.difference_se, dec, t("pp"))
+                ind = f"{100 * r.independent_se:.{se_decimals(100 * r.independent_se, dec)}f} {t('pp')}"
             else:
                 base, var = fmt.money(r.base_mean), fmt.money(r.variant_mean)
                 diff = fmt.money_se(r.difference, r.difference_se)
@@ -317,3 +319,57 @@ def kv_table(t: Translator, items: list[tuple[str, str]], id_: str) -> HtmlTable
     return HtmlTable(
         id_, [t("col_key"), t("col_value")], [Row((Cell(k), Cell(v))) for k, v in items]
     )
+
+
+def changed_most_table(
+    t: Translator,
+    fmt: Formatter,
+    comparison: pd.DataFrame,
+    names: dict[str, dict[str, str]],
+    period: str,
+    top: int = 10,
+) -> HtmlTable:
+    """What changed most over ``period`` (:func:`~.compare.what_changed_most`): variant, fund,
+    measure, the difference with its SE, and its size in percentage points (of the fund's
+    financing for money)."""
+    header = [
+        t("col_variant"),
+        t("col_fund"),
+        t("col_measure"),
+        t("col_difference"),
+        t("col_impact"),
+    ]
+    rows: list[Row] = []
+    for r in what_changed_most(comparison, period, top).itertuples():
+        prob = r.measure in PROBABILITY_MEASURES
+        dec = PROBABILITY_MEASURES.get(r.measure, 1)
+        diff = (
+            fmt.pp_se(r.difference, r.difference_se, dec, t("pp"))
+            if prob
+            else fmt.money_se(r.difference, r.difference_se)
+        )
+        impact = f"{r.impact_pp:+.{se_decimals(r.impact_pp, 1, 3)}f} {t('pp')}" + (
+            "" if prob else f" {t('of_financing')}"
+        )
+        fund = t("population") if r.fund == T.POPULATION else names["fund"].get(r.fund, r.fund)
+        rows.append(
+            Row(
+                (
+                    Cell(str(r.variant)),
+                    Cell(fund),
+                    Cell(t(r.measure)),
+                    Cell(diff, num=True),
+                    Cell(
+                        impact,
+                        num=True,
+                        data=cell_data(
+                            variant=r.variant,
+                            fund=r.fund,
+                            measure=r.measure,
+                            value=float(r.impact_pp),
+                        ),
+                    ),
+                )
+            )
+        )
+    return HtmlTable("changed-most", header, rows)

@@ -128,4 +128,14 @@ WORDS: dict[str, tuple[str, str]] = {
         "The financing per head at which the insurer's expected result is zero.",
         "使承办机构预期经营结果为零的人均筹资。",
     ),
+    # ------------------------------------------------------------------ comparisons
+    "pp": ("pp", "个百分点"),
+    "of_financing": ("of financing", "（占筹资）"),
+    "col_impact": ("Size of the change", "变化幅度"),
+    "changed_most": ("What changed most", "变化最大的指标"),
+    "changed_most_intro": (
+        "The largest changes over {period}, on one scale: a probability's change in percentage "
+        "points, a money change in percentage points of the fund's financing.",
+        "{period} 期间变化最大的指标，统一口径：概率的变化以百分点计，金额的变化以占基金筹资的百分点计。",
+    ),
 }
