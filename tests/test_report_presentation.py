@@ -313,3 +313,91 @@ def test_workbook_in_chinese_has_chinese_sheet_names_and_headers(workbooks):
         for h in zh[name][1 if name != "摘要" else 5]:
             if isinstance(h.value, str):
                 assert not re.search(r"\b(mean|fund|year|claims)\b", h.value), (name, h.value)
+
+
+# ------------------------------------------------------------------ 6. Chinese everywhere
+
+
+class Visible(HTMLParser):
+    """The text a reader sees (the resolved scenario's TOML and inline code left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skip = 0
+        self.lines: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("pre", "style", "script", "code")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("pre", "style", "script", "code")
+
+    def handle_data(self, data):
+        if not self.skip and data.strip():
+            self.lines.append(data.strip())
+
+
+ALLOWED_LATIN = re.compile(
+    r"`[^`]*`|\b[0-9a-f]{40,64}\b|fundsim|T?VaR|Git|SHA-256|TOML|CSV|report\.xlsx|\bpp\b"
+)
+
+
+def english_left(html: str, identifiers: tuple[str, ...]) -> list[str]:
+    """Every visible line of a Chinese page that still holds an English word (3+ letters), after
+    the allowed names (hashes, fundsim, VaR/TVaR, file formats, the scenario's identifiers)."""
+    p = Visible()
+    p.feed(html)
+    left = []
+    for line in p.lines:
+        rest = ALLOWED_LATIN.sub("", line)
+        for ident in identifiers:
+            rest = rest.replace(ident, "")
+        if re.search(r"[A-Za-z]{3,}", rest):
+            left.append(line)
+    return left
+
+
+def test_the_chinese_report_leaves_no_english_with_translated_labels(runs16):
+    raw, _ = resolve_raw(LAYERED)
+    zh_fields = {
+        "title": "Layered test",
+        "title_zh": "分层测试",
+        "description": "A test scenario.",
+        "description_zh": "测试情景。",
+        "categories": {
+            "ordinary": {"label_zh": "普通居民"},
+            "needy": {"label_zh": "低保对象"},
+        },
+        "layers": {"basic": {"label_zh": "基本医保"}, "serious_illness": {"label_zh": "大病保险"}},
+        "funds": {
+            "basic": {"label_zh": "基本医保基金"},
+            "serious_illness": {"label_zh": "大病保险基金"},
+        },
+    }
+    s = validate_raw(deep_merge(raw, zh_fields), "zh (test)")
+    r = run(s, paths=16, seed=7)
+    html = build_report(r, [], lang="zh", cashflow_paths=2).html
+    assert "分层测试" in html and "测试情景。" in html and "大病保险基金" in html
+    left = english_left(html, ("layered",))
+    assert left == [], "English left in the zh report:\n" + "\n".join(left)
+    # and without the translations, the English labels are what is left (the test can fail)
+    plain_zh = build_report(runs16[0], [], lang="zh", cashflow_paths=0, exact=False).html
+    assert any("Basic fund" in line for line in english_left(plain_zh, ("layered",)))
+
+
+def test_labels_fall_back_to_the_chinese_in_their_parentheses():
+    from simulation.report.display import engine_text, localized
+
+    assert localized("Extremely poor (特困人员)", None, "zh") == "特困人员"
+    assert localized("Extremely poor (特困人员)", None, "en") == "Extremely poor (特困人员)"
+    assert localized("Basic fund", "基本医保基金", "zh") == "基本医保基金"
+    assert engine_text("in-process, 2 threads", "zh") == "进程内，2 个线程"
+
+
+@pytest.mark.slow
+def test_the_chinese_henan_report_leaves_no_english():
+    s = load_scenario(ROOT / "scenarios" / "henan_supplementary_2019.toml")
+    r = run(s, paths=16, seed=1, years=1)
+    html = build_report(r, [], lang="zh", cashflow_paths=2).html
+    left = english_left(html, (s.name,))
+    assert left == [], "English left in the zh report:\n" + "\n".join(left)

@@ -55,3 +55,39 @@ def scenario_names(
                 label = localized(item.label or key, item.label_zh, lang) if item.label else key
                 names[kind].setdefault(key, label)
     return names
+
+
+def _names_list(text: str, table: dict[str, str]) -> str:
+    return "、".join(table.get(k.strip(), k.strip()) for k in text.split(","))
+
+
+def engine_text(text: str, lang: str, names: dict[str, dict[str, str]] | None = None) -> str:
+    """A line the engine writes in English (how a run was run, the exact method's notes) in
+    ``lang``; a line it does not know is returned as it is."""
+    if lang != "zh":
+        return text
+    names = names or {"fund": {}, "layer": {}, "category": {}}
+    m = re.fullmatch(r"in-process, (\d+) threads?", text)
+    if m:
+        return f"进程内，{m[1]} 个线程"
+    m = re.fullmatch(r"(.+?): (.+)", text)
+    if m and all(k.strip() in names["fund"] for k in m[1].split(",")):
+        return f"{_names_list(m[1], names['fund'])}：{engine_text(m[2], lang, names)}"
+    m = re.fullmatch(r"cell counts rounded to whole persons: (.+)", text)
+    if m:
+        return f"单元人数取整为整人：{m[1]}"
+    m = re.match(r"([\d,]+) persons \((\d+) roster groups\) change category within the year", text)
+    if m:
+        return (
+            f"{m[1]} 人（{m[2]} 个名册分组）在年内变更类别：近似为各时段相互独立的人员，各按所在类别"
+            "计算赔付（一阶近似：对无年度封顶的按次结算层次均值精确，对仅在一个时段就医者精确；"
+            "忽略年度累计基数、跨变更的封顶以及负二项次数在时段间的相关性）"
+        )
+    m = re.fullmatch(
+        r"annual caps of per-admission layer\(s\) (.+) not applied "
+        r"\(bound on the error of the expected claims: ([\d,.]+) yuan\)",
+        text,
+    )
+    if m:
+        return f"未计入按次结算层次 {_names_list(m[1], names['layer'])} 的年度封顶（预期赔付误差上限：{m[2]} 元）"
+    return text

@@ -23,7 +23,7 @@ from . import figures as F
 from . import sections as S
 from . import tender
 from .compare import period_label
-from .display import balance_note, scenario_title
+from .display import balance_note, engine_text, scenario_title
 from .html import Formatter, HtmlFigure, fmt_pct
 from .i18n import Translator
 from .keyfacts import GLOSSARY_TERMS, key_messages, segments
@@ -400,7 +400,10 @@ def methods_section(
         (t("info_version"), __version__),
         (t("info_commit"), git_commit() or "—"),
         (t("info_sha"), scenario_hash(resolved)),
-        (t("info_runtime"), f"{sum(base.info.timings.values()):.1f} s ({base.info.runner})"),
+        (
+            t("info_runtime"),
+            f"{sum(base.info.timings.values()):.1f} s ({engine_text(base.info.runner, lang)})",
+        ),
         *([(t("info_variants"), ", ".join(vnames))] if variants else []),
         (t("info_cashflow_paths"), str(min(cashflow_paths, base.n_paths))),
         (t("info_lang"), lang),
@@ -422,6 +425,7 @@ def methods_section(
         notes = [t("exact_unavailable", reason=r) for r in n.exact_failures] + merge_notes(
             n.exact_notes
         )
+        notes = [engine_text(x, lang, names) for x in notes]
     else:
         notes = [t("exact_skipped")]
     ex = n.tables["exact_check"]
