@@ -11,6 +11,7 @@ folder renamed into place when complete, :func:`simulation.outputs.atomic_dir`):
     DIR/summary.json/.csv   the engine's summary of the base run (as ``fundsim run`` writes it)
     DIR/manifest.json       what produced the report (scenario hash, seed, paths, version)
     DIR/report.log          the run's log, when one is given
+    DIR/report.pdf          the page printed by headless Chromium, with ``pdf=True``
 
 The numbers are computed first (:mod:`.numbers`), then laid out (:mod:`.page`, its tables in
 :mod:`.sections`) and rendered; the workbook is :mod:`.workbook`.
@@ -298,12 +299,22 @@ def render_html(t: Translator, sections: list[dict[str, Any]], **context: Any) -
 
 
 def write_report(
-    report: Report, out: str | Path, log_text: Callable[[], str] | None = None
+    report: Report,
+    out: str | Path,
+    log_text: Callable[[], str] | None = None,
+    *,
+    pdf: bool = False,
 ) -> Path:
-    """Write ``report`` into the folder ``out`` atomically (see the module docstring)."""
+    """Write ``report`` into the folder ``out`` atomically (see the module docstring); with
+    ``pdf`` also ``report.pdf`` (:mod:`.pdf`, headless Chromium)."""
     out = Path(out)
     with atomic_dir(out) as tmp:
         (tmp / "index.html").write_text(report.html, encoding="utf-8")
+        if pdf:
+            from .pdf import html_to_pdf
+
+            log.info("printing report.pdf")
+            html_to_pdf(tmp / "index.html", tmp / "report.pdf")
         for name, df in report.tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False)
         write_workbook(report.tables, tmp / "report.xlsx", report.workbook)
