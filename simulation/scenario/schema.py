@@ -700,6 +700,13 @@ class Scenario(Frozen):
         _name_dated(self, ())
         return self
 
+    def with_values(self, values: dict[str, Any]) -> Scenario:
+        """A copy with each key path of ``values`` set (``{"layers.supplementary.bands[0].ratio":
+        0.6}``), validated like a scenario file (:func:`simulation.scenario.values.with_values`)."""
+        from .values import with_values
+
+        return with_values(self, values)
+
 
 def _did_you_mean(name: str, options: list[str]) -> str:
     close = difflib.get_close_matches(name, options, n=1)
