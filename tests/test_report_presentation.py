@@ -401,3 +401,17 @@ def test_the_chinese_henan_report_leaves_no_english():
     html = build_report(r, [], lang="zh", cashflow_paths=2).html
     left = english_left(html, (s.name,))
     assert left == [], "English left in the zh report:\n" + "\n".join(left)
+
+
+# ------------------------------------------------------------------ 7. progress
+
+
+def test_progress_names_every_stage_and_is_silent_without_it(runs16, capsys):
+    base, richer = runs16
+    capsys.readouterr()
+    build_report(base, [richer], lang="en", cashflow_paths=2, progress=True)
+    err = capsys.readouterr().err
+    for stage in ("summary", "tender pricing", "cash flows", "comparison", "exact method"):
+        assert f"report: {stage}" in err, stage
+    build_report(base, [richer], lang="en", cashflow_paths=0, exact=False)
+    assert capsys.readouterr().err == ""

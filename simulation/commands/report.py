@@ -292,6 +292,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         extra_manifest={"command": " ".join(sys.argv)},
         cashflow_paths=cashflow_paths,
         cashflow_funds=cashflow_funds,
+        progress=not req.quiet and sys.stderr.isatty(),
     )
     for w in report.warnings:
         log.warning(w)

@@ -139,6 +139,7 @@ def build_report(
     extra_manifest: dict[str, Any] | None = None,
     cashflow_paths: int = CF.DEFAULT_CASHFLOW_PATHS,
     cashflow_funds: Sequence[str] | None = None,
+    progress: bool = False,
 ) -> Report:
     """The report of ``base`` with ``variants`` compared on common random numbers.
 
@@ -147,7 +148,8 @@ def build_report(
     Variants must share the base's seed, paths and years (a FundsimError says what differs).
     ``cashflow_paths``: paths of the cash-flow section (the first ``min(cashflow_paths, paths)``
     of the base run; 0 leaves the section out); ``cashflow_funds``: the funds whose account it
-    follows (default: the first fund run by an insurer).
+    follows (default: the first fund run by an insurer). ``progress``: a ``tqdm.auto`` bar
+    naming each stage (a widget in a notebook).
     """
     if cashflow_paths < 0:
         raise FundsimError(
@@ -186,6 +188,7 @@ def build_report(
         exact=exact,
         cashflow_paths=cashflow_paths,
         cashflow_funds=cashflow_funds,
+        progress=progress,
     )
     summary = numbers.summary
     context = PageContext(t, fmt, names, unit_label, add_figure, fig_t, text, warnings)

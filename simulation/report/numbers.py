@@ -10,6 +10,7 @@ category, the comparison, Monte Carlo errors and the exact method's check) and r
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,38 @@ class ReportNumbers:
     exact_failures: list[str] = field(default_factory=list)
 
 
+STAGES = ("summary", "tender pricing", "cash flows", "comparison", "exact method")
+"""The stages of the report's numbers, as the progress bar names them."""
+
+
+class Progress:
+    """A ``tqdm.auto`` bar over the report's stages (a widget in a notebook, text on a terminal;
+    nothing when disabled). Each stage is named on the bar when it starts."""
+
+    def __init__(self, enabled: bool, stages: Sequence[str]) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=len(stages),
+            desc="report",
+            unit="stage",
+            disable=not enabled,
+            file=sys.stderr,
+            mininterval=0,
+            leave=False,
+        )
+
+    def stage(self, name: str) -> None:
+        log.info("%s", name)
+        self.bar.set_description_str(f"report: {name}", refresh=True)
+
+    def done(self) -> None:
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def compute_numbers(
     base: SimulationResult,
     variants: Sequence[SimulationResult],
@@ -78,9 +111,34 @@ def compute_numbers(
     exact: bool = True,
     cashflow_paths: int = CF.DEFAULT_CASHFLOW_PATHS,
     cashflow_funds: Sequence[str] | None = None,
+    progress: bool = False,
 ) -> ReportNumbers:
-    """The report's numbers for ``base`` and ``variants`` (named ``variant_names``)."""
-    log.info("tables: summary")
+    """The report's numbers for ``base`` and ``variants`` (named ``variant_names``); with
+    ``progress`` a bar names each stage (:data:`STAGES`) as it starts."""
+    stages = [
+        s
+        for s in STAGES
+        if (s != "cash flows" or cashflow_paths > 0)
+        and (s != "comparison" or variants)
+        and (s != "exact method" or exact)
+    ]
+    bar = Progress(progress, stages)
+    try:
+        return _compute(base, variants, variant_names, exact, cashflow_paths, cashflow_funds, bar)
+    finally:
+        bar.close()
+
+
+def _compute(
+    base: SimulationResult,
+    variants: Sequence[SimulationResult],
+    variant_names: Sequence[str],
+    exact: bool,
+    cashflow_paths: int,
+    cashflow_funds: Sequence[str] | None,
+    bar: Progress,
+) -> ReportNumbers:
+    bar.stage("summary")
     summary = base.summary()
     tables: dict[str, pd.DataFrame] = {}
     tables["director_summary"] = T.director_summary(base, summary)
@@ -91,34 +149,41 @@ def compute_numbers(
     tables["insurer_cumulative_fan"] = T.fan_table(base, "insurer_cumulative", insurer)
     tables["insurer_result_distribution"] = T.result_distribution(base)
     caps = {f: T.result_base_and_cap(base, f) for f in insurer}
+    bar.done()
 
-    log.info("tender pricing")
+    bar.stage("tender pricing")
     pricing, pricing_failures = tender.pricing_table(base)
     tables["tender_pricing"] = pricing
+    bar.done()
 
     cashflows = None
     cashflow_failures: list[tuple[str, str]] = []
     if cashflow_paths > 0:
+        bar.stage("cash flows")
         log.info("cash flows: %d path(s)", min(cashflow_paths, base.n_paths))
         cashflows, cashflow_failures = CF.run_cashflows(base, cashflow_paths, cashflow_funds)
         tables["cashflow_balance"] = CF.balance_fan(cashflows)
         tables["cashflow_liquidity"] = CF.liquidity_table(cashflows)
         tables["cashflow_settlement"] = CF.settlement_table(cashflows)
         tables["cashflow_summary"] = CF.summary_table(cashflows)
+        bar.done()
 
     tables["claims_by_layer"] = T.layer_table(base)
     tables["claims_by_category"] = T.category_table(base)
 
     log.info("comparison: %d variant(s)", len(variants))
     if variants:
+        bar.stage("comparison")
         tables["comparison"] = compare_all(base, list(variants), list(variant_names))
+        bar.done()
 
     tables["mc_errors"] = T.mc_error_table(summary)
     notes: list[str] = []
     failures: list[str] = []
     if exact:
-        log.info("exact method: first year")
+        bar.stage("exact method")
         ex, notes, failures = T.exact_check(base, summary)
+        bar.done()
     else:
         ex = pd.DataFrame(columns=EXACT_COLUMNS)
     tables["exact_check"] = ex
