@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from simulation import load_scenario
@@ -415,3 +416,28 @@ def test_progress_names_every_stage_and_is_silent_without_it(runs16, capsys):
         assert f"report: {stage}" in err, stage
     build_report(base, [richer], lang="en", cashflow_paths=0, exact=False)
     assert capsys.readouterr().err == ""
+
+
+# ------------------------------------------------------------------ 4. tender bid curve
+
+
+def test_the_tender_section_has_a_bid_curve_spanning_break_even_and_targets(report16):
+    from simulation.report.bidcurve import marks
+
+    curve = report16.tables["tender_bid_curve"]
+    pricing = report16.tables["tender_pricing"]
+    m = marks(pricing, "serious_illness")
+    assert "break-even financing per head" in m and len(m) >= 2
+    d = curve[curve["fund"] == "serious_illness"]
+    x = d["financing_per_head"].to_numpy()
+    assert x.min() < min(m.values()) and x.max() > max(m.values())
+    assert (np.diff(x) > 0).all()
+    # the expected result rises with the bid, and is 0 at the break-even (same paths)
+    at_be = d[np.isclose(d["financing_per_head"], round(m["break-even financing per head"], 4))]
+    assert abs(at_be["result_mean"].iloc[0]) <= 4 * max(at_be["result_se"].iloc[0], 1e-9)
+    assert (np.diff(d["result_mean"].to_numpy()) >= -1e-6).all()
+    assert "bid_curve_serious_illness" in report16.figures
+    html = report16.html
+    assert 'id="figure-bid_curve_serious_illness"' in html
+    if any(k.startswith("financing for a ") for k in m):
+        assert "because the 3.0% cap includes the operating cost" in html

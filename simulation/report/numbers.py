@@ -18,6 +18,9 @@ from typing import Any
 import pandas as pd
 
 from ..engine.result import SimulationResult
+from ..errors import FundsimError
+from ..scenario.schema import ContractKind
+from . import bidcurve as BC
 from . import cashflows as CF
 from . import tables as T
 from . import tender
@@ -34,6 +37,7 @@ TABLE_ORDER = (
     "insurer_cumulative_fan",
     "insurer_result_distribution",
     "tender_pricing",
+    "tender_bid_curve",
     "cashflow_balance",
     "cashflow_liquidity",
     "cashflow_settlement",
@@ -63,6 +67,8 @@ class ReportNumbers:
     caps: dict[str, tuple[str, float] | None]
     """Per insurer fund: the result's base and cap (None without a cap)."""
     pricing_failures: list[tuple[str, str]] = field(default_factory=list)
+    bid_curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The tender bid curve of each premium-contract fund run by an insurer (:mod:`.bidcurve`)."""
     cashflows: dict[str, Any] | None = None
     """Cash-flow results by fund; None when the section is left out."""
     cashflow_failures: list[tuple[str, str]] = field(default_factory=list)
@@ -154,6 +160,19 @@ def _compute(
     bar.stage("tender pricing")
     pricing, pricing_failures = tender.pricing_table(base)
     tables["tender_pricing"] = pricing
+    bid_curves = {}
+    for fund in insurer:
+        if base.plan.scenario.funds[fund].contract.kind is ContractKind.COST_PLUS:
+            continue
+        try:
+            curve = BC.bid_curve(base, fund, pricing)
+        except (FundsimError, ValueError, ArithmeticError) as e:
+            pricing_failures.append((fund, f"bid curve: {e}"))
+            continue
+        if not curve.empty:
+            bid_curves[fund] = curve
+    if bid_curves:
+        tables["tender_bid_curve"] = pd.concat(bid_curves.values(), ignore_index=True)
     bar.done()
 
     cashflows = None
@@ -193,6 +212,7 @@ def _compute(
         insurer=insurer,
         caps=caps,
         pricing_failures=pricing_failures,
+        bid_curves=bid_curves,
         cashflows=cashflows,
         cashflow_failures=cashflow_failures,
         exact=exact,

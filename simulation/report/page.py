@@ -18,6 +18,7 @@ from ..engine.result import SimulationResult
 from ..outputs import git_commit, scenario_hash
 from ..scenario import dumps_toml, scenario_table
 from ..scenario.schema import ContractKind
+from . import bidcurve as BC
 from . import cashflows as CF
 from . import figures as F
 from . import sections as S
@@ -190,6 +191,27 @@ def pricing_section(c: PageContext, base: SimulationResult, n: ReportNumbers) ->
         blocks.append({"kind": "note", "text": message})
     if not table.empty:
         blocks.append({"kind": "table", "table": tender.pricing_html_table(t, c.fmt, table, names)})
+    for fund, curve in n.bid_curves.items():
+        contract = base.plan.scenario.funds[fund].contract
+        mark = BC.marks(table, fund)
+        label = {m: tender.pricing_label(t, m) for m in mark}
+        name = names["fund"].get(fund, fund)
+        why = BC.margin_sentence(
+            t, name, mark, contract.profit_cap_rate or 0.0, contract.operating_cost_rate or 0.0
+        )
+        blocks.append(
+            {
+                "kind": "figure",
+                "figure": c.add_figure(
+                    f"bid_curve_{fund}",
+                    BC.bid_curve_figure(
+                        curve, mark, label, c.fig_t("fig_bid_curve", fund=name), c.text
+                    ),
+                    t("fig_bid_curve", fund=name),
+                    why,
+                ),
+            }
+        )
     years = period_label(list(base.years))
     intro = [t("pricing_intro", paths=f"{base.n_paths:,}", years=years, unit=c.unit_label)]
     intro += tender.pricing_leads(t, base, table, names)

@@ -138,4 +138,25 @@ WORDS: dict[str, tuple[str, str]] = {
         "points, a money change in percentage points of the fund's financing.",
         "{period} 期间变化最大的指标，统一口径：概率的变化以百分点计，金额的变化以占基金筹资的百分点计。",
     ),
+    # ------------------------------------------------------------------ the bid curve
+    "bc_heading": ("Bid curve", "投标曲线"),
+    "fig_bid_curve": (
+        "{fund}: the insurer's result against its bid",
+        "{fund}：承办机构经营结果与投标筹资",
+    ),
+    "bc_result": ("Expected net result", "预期净经营结果"),
+    "bc_clawback": ("Expected clawback", "预期返还"),
+    "bc_p_loss": ("P(loss), % (right)", "亏损概率，%（右轴）"),
+    "bc_axis_bid": ("Financing per head (yuan)", "人均筹资（元）"),
+    "bc_axis_p_loss": ("P(loss) over the term (%)", "合同期亏损概率（%）"),
+    "bc_margin_why": (
+        "{fund}: a {margin} expected margin needs {fin} yuan per head against a break-even of "
+        "{be}, because the {cap} cap includes the operating cost ({cost} of financing): the "
+        "insurer keeps at most {cap} minus its cost, so its expected result rises only slowly "
+        "with the bid, and a margin near what the cap leaves needs financing at which almost "
+        "every path reaches the cap.",
+        "{fund}：期望利润率达到 {margin} 需人均筹资 {fin} 元，而盈亏平衡为 {be} 元，因为 {cap} 的上限"
+        "包含经营费用（占筹资 {cost}）：承办机构最多保留 {cap} 减去其费用，预期结果随投标增长缓慢，"
+        "接近上限所余空间的利润率需要几乎每条路径都达到上限的筹资水平。",
+    ),
 }
