@@ -11,23 +11,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
-from .. import __version__
 from ..engine.result import SimulationResult
-from ..outputs import git_commit, scenario_hash
-from ..scenario import dumps_toml, scenario_table
 from ..scenario.schema import ContractKind
 from . import bidcurve as BC
 from . import cashflows as CF
 from . import figures as F
 from . import sections as S
 from . import tender
+from .appendix import glossary_terms, methods_section
 from .compare import period_label
-from .display import balance_note, engine_text, scenario_title
+from .display import balance_note
 from .html import Formatter, HtmlFigure, fmt_pct
 from .i18n import Translator
-from .keyfacts import GLOSSARY_TERMS, key_messages, segments
+from .keyfacts import key_messages, segments
 from .numbers import ReportNumbers, log
 
 
@@ -43,18 +39,6 @@ class PageContext:
     fig_t: Translator
     text: F.FigureText
     warnings: list[str]
-
-
-def merge_notes(notes: list[str]) -> list[str]:
-    """``fund: note`` lines with the same note merged: ``a, b: note``, in first-seen order."""
-    by_text: dict[str, list[str]] = {}
-    for n in notes:
-        fund, _, text = n.partition(": ")
-        by_text.setdefault(text or fund, []).append(fund if text else "")
-    return [
-        f"{', '.join(f for f in funds if f)}: {text}" if any(funds) else text
-        for text, funds in by_text.items()
-    ]
 
 
 def summary_section(
@@ -83,19 +67,6 @@ def summary_section(
                 "table": S.summary_table(t, c.fmt, base, director, c.names, notes),
             },
         ],
-    }
-
-
-def glossary_terms(t: Translator) -> dict[str, str]:
-    """Each glossary term's definition by its id (:data:`~.keyfacts.GLOSSARY_TERMS`)."""
-    return {term: t(f"gdef_{term}") for term in GLOSSARY_TERMS}
-
-
-def glossary_block(t: Translator) -> dict[str, Any]:
-    return {
-        "kind": "glossary",
-        "heading": t("glossary"),
-        "lines": [(term, t(f"g_{term}"), t(f"gdef_{term}")) for term in GLOSSARY_TERMS],
     }
 
 
@@ -194,7 +165,7 @@ def pricing_section(c: PageContext, base: SimulationResult, n: ReportNumbers) ->
     for fund, curve in n.bid_curves.items():
         contract = base.plan.scenario.funds[fund].contract
         mark = BC.marks(table, fund)
-        label = {m: tender.pricing_label(t, m) for m in mark}
+        label = {m: tender.pricing_label(c.fig_t, m) for m in mark}
         name = names["fund"].get(fund, fund)
         why = BC.margin_sentence(
             t, name, mark, contract.profit_cap_rate or 0.0, contract.operating_cost_rate or 0.0
@@ -205,7 +176,11 @@ def pricing_section(c: PageContext, base: SimulationResult, n: ReportNumbers) ->
                 "figure": c.add_figure(
                     f"bid_curve_{fund}",
                     BC.bid_curve_figure(
-                        curve, mark, label, c.fig_t("fig_bid_curve", fund=name), c.text
+                        curve,
+                        mark,
+                        label,
+                        c.fig_t("fig_bid_curve", fund=c.text.name("fund", fund, 60)),
+                        c.text,
                     ),
                     t("fig_bid_curve", fund=name),
                     why,
@@ -389,96 +364,6 @@ def comparison_section(c: PageContext, base: SimulationResult, n: ReportNumbers)
     else:
         intro = [t("no_variants")]
     return {"id": "comparison", "title": t("sec_comparison"), "intro": intro, "blocks": blocks}
-
-
-def methods_section(
-    c: PageContext,
-    base: SimulationResult,
-    variants: Sequence[SimulationResult],
-    vnames: Sequence[str],
-    n: ReportNumbers,
-    *,
-    files: list[str],
-    cashflow_paths: int,
-    lang: str,
-) -> dict[str, Any]:
-    """The methods appendix; adds the ``run_info`` table to ``n.tables``."""
-    t, fmt, names = c.t, c.fmt, c.names
-    log.info("methods appendix")
-    scenario = base.plan.scenario
-    blocks: list[dict[str, Any]] = []
-    resolved = scenario_table(scenario)
-    info_items = [
-        (
-            t("info_scenario"),
-            f"{scenario.name} — {scenario_title(scenario, lang)}"
-            if scenario.title
-            else scenario.name,
-        ),
-        *([(t("info_file"), files[0])] if files else []),
-        (t("info_seed"), str(base.info.seed)),
-        (t("info_paths"), f"{base.n_paths:,}"),
-        (t("info_years"), ", ".join(str(y) for y in base.years)),
-        (t("info_version"), __version__),
-        (t("info_commit"), git_commit() or "—"),
-        (t("info_sha"), scenario_hash(resolved)),
-        (
-            t("info_runtime"),
-            f"{sum(base.info.timings.values()):.1f} s ({engine_text(base.info.runner, lang)})",
-        ),
-        *([(t("info_variants"), ", ".join(vnames))] if variants else []),
-        (t("info_cashflow_paths"), str(min(cashflow_paths, base.n_paths))),
-        (t("info_lang"), lang),
-    ]
-    n.tables["run_info"] = pd.DataFrame(info_items, columns=["item", "value"])
-    blocks.append(
-        {"kind": "table", "heading": t("run_info"), "table": S.kv_table(t, info_items, "run-info")}
-    )
-    blocks.append(glossary_block(t))
-    blocks.append({"kind": "note", "text": t("mc_errors_intro")})
-    blocks.append(
-        {
-            "kind": "table",
-            "collapsed": t("col_se"),
-            "table": S.mc_table(t, n.tables["mc_errors"], names),
-        }
-    )
-    if n.exact:
-        notes = [t("exact_unavailable", reason=r) for r in n.exact_failures] + merge_notes(
-            n.exact_notes
-        )
-        notes = [engine_text(x, lang, names) for x in notes]
-    else:
-        notes = [t("exact_skipped")]
-    ex = n.tables["exact_check"]
-    blocks.append({"kind": "note", "text": t("exact_intro", unit=c.unit_label)})
-    if not ex.empty:
-        blocks.append({"kind": "table", "table": S.exact_table(t, fmt, ex, names)})
-    if notes:
-        blocks.append({"kind": "notes", "heading": t("exact_notes"), "lines": notes})
-    if c.warnings:
-        blocks.append({"kind": "notes", "heading": t("warnings"), "lines": c.warnings})
-    blocks.append(
-        {
-            "kind": "pre",
-            "heading": f"{t('resolved_scenario')}: {scenario.name}",
-            "text": dumps_toml(resolved),
-        }
-    )
-    for v, name in zip(variants, vnames, strict=True):
-        blocks.append(
-            {
-                "kind": "pre",
-                "heading": f"{t('resolved_scenario')}: {name}",
-                "text": dumps_toml(scenario_table(v.plan.scenario)),
-            }
-        )
-    return {
-        "id": "methods",
-        "title": t("sec_methods"),
-        "intro": [t("methods_intro")],
-        "blocks": blocks,
-    }
 
 
 def render_sections(
