@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: demo test test-fast bench lint typecheck docs format clean
+.PHONY: demo test test-fast bench lint typecheck docs format clean system-packages notebook
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/fundsim demo
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(PY) -m pytest -n 2 --hypothesis-profile=ci -q
 
 # The non-slow subset (closed forms, rules, messages): about a minute; `make test` runs everything.
@@ -45,6 +45,19 @@ docs: $(DOCS_STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format simulation tests benchmarks docs
 	$(VENV)/bin/ruff check --fix simulation tests benchmarks docs
+
+# Jupyter (the notebooks extra) in .venv, then JupyterLab on notebooks/.
+notebook: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[notebooks]'
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Debian's headless Chromium (report --pdf; the explorer's browser tests use chromium-driver).
+# Runs apt-get only when one is missing (CI runs on a clean machine as root).
+system-packages:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else echo "make: Chromium is missing (the browser and PDF tests need it): sudo make system-packages" >&2; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache docs/_build docs/_generated

@@ -10,6 +10,7 @@ unknown option, ``--paths 0``). Any other exception is a bug and keeps its trace
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -82,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FundsimError as e:
         print(f"fundsim: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (``fundsim validate X | head``): a quiet end
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         print(f"fundsim: error: {os_error_message(e)}", file=sys.stderr)
         return 2

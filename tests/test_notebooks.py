@@ -49,3 +49,17 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     if path.name == "explore_scenarios.ipynb":
         assert (tmp_path / "report" / "index.html").is_file()
         assert (tmp_path / "report" / "comparison.csv").is_file()
+
+
+def test_notebooks_fit_how_people_work():
+    """Issue 19: formatted tables (pandas Styler), one-call variants, progress bars, and a pricing
+    notebook on a realistic fund whose bid grid spans its break-even and loss-probability
+    solution (asserted inside the notebook, which test_notebook_runs executes)."""
+    text = {p.name: "".join(c.source for c in nbformat.read(p, 4).cells) for p in NOTEBOOKS}
+    price, explore = text["price_tender.ipynb"], text["explore_scenarios.ipynb"]
+    assert "ankang_serious_illness.toml" in price and "layered.toml" not in price
+    assert "assert bids[0] < be.value < bids[-1] and bids[0] < safe.value < bids[-1]" in price
+    assert "np.arange(45.0, 86.0" not in price
+    for source in (price, explore):
+        assert ".style.format(" in source and "with_values(" in source
+    assert "progress=True" in explore

@@ -99,7 +99,7 @@ def progress_bar(args: argparse.Namespace, total: int) -> Iterator[Callable[[int
     if args.quiet or not sys.stderr.isatty():
         yield None
         return
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     with tqdm(total=total, unit="path", file=sys.stderr) as bar:
         yield bar.update

@@ -20,6 +20,7 @@ from ..errors import FundsimError
 from ..report.compare import COMPARE_MEASURES, compare_all, unique_names
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, progress_bar
+from ._tables import add_out_arg, check_out, write_table
 
 PROBABILITIES = ("p_deficit", "catastrophic_share")
 
@@ -42,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format", choices=("table", "csv", "json"), default="table", help="output format"
     )
+    add_out_arg(p, "compare")
     p.set_defaults(func=run)
 
 
@@ -93,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise FundsimError("--measures: expected at least one measure")
     base_s = load_scenario(args.base)
     variant_s = [load_scenario(v) for v in args.variants]
+    check_out(args)
     results = []
     with (
         engine_runner(args) as runner,
@@ -113,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     table = compare_all(
         base, results[1:], unique_names([s.name for s in variant_s]), measures, by_year=args.by_year
     )
+    if args.out:
+        write_table(args.out, "compare", table)
     print_comparison(table, args.format)
     if args.format == "table":
         print(

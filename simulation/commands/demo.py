@@ -41,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         out_default=DEMO_OUT,
         scenario_default=str(DEFAULT_SCENARIO),
         variants_default=[str(v) for v in VARIANTS],
+        paths_default=DEMO_PATHS,
     )
     p.set_defaults(func=run, paths=DEMO_PATHS)  # the demo's own default, not --paths' 1000
 

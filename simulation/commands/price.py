@@ -23,6 +23,7 @@ from ..errors import FundsimError
 from ..scenario import load_scenario
 from ..scenario.schema import ContractKind, Scenario
 from ._common import add_engine_args, engine_runner
+from ._tables import add_out_arg, check_out, flat_rows, write_table
 
 SOLVES = ("financing", "ratio-addon", "ratio-scale", "threshold", "management-rate")
 
@@ -78,6 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--exact", action="store_true", help="also price the first year by the exact method"
     )
     p.add_argument("--json", action="store_true", help="print JSON on stdout instead of tables")
+    add_out_arg(p, "price")
     add_engine_args(p)
     p.set_defaults(func=run)
 
@@ -124,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             f"fund {fund!r} is not in the scenario; funds: {', '.join(scenario.funds)}"
         )
     contract = scenario.funds[fund].contract
+    check_out(args)
     target = pricing.Target.parse(args.target)
     levels = _floats(args.levels, "--levels")
     solve = args.solve or (
@@ -183,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
         exact = pricing.exact_price(scenario, fund, target, **common)
         mc_one_year = pricing.solve_financing(sample.first_years(1), target, levels=levels)
         doc["exact"] = {"exact": exact.to_dict(), "monte_carlo_first_year": mc_one_year.to_dict()}
+    if args.out:
+        write_table(args.out, "price", flat_rows(_clean(doc)), _clean(doc))
     if args.json:
         json.dump(_clean(doc), sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
         print()

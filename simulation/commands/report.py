@@ -63,8 +63,10 @@ def add_report_args(
     scenario_default: str | None = None,
     variants_default: list[str] | None = None,
     cashflow_paths_default: int = DEFAULT_CASHFLOW_PATHS,
+    paths_default: int | None = None,
 ) -> None:
-    """The report options; with ``scenario_default`` the scenario and variants are optional."""
+    """The report options; with ``scenario_default`` the scenario and variants are optional;
+    ``paths_default`` replaces ``--paths``' default (and its help says so)."""
     if scenario_default is None:
         p.add_argument("scenario", metavar="SCENARIO", help="the base scenario file")
     else:
@@ -84,9 +86,22 @@ def add_report_args(
         + (f" (default {' '.join(variants_default)})" if variants_default else ""),
     )
     add_engine_args(p)
+    if paths_default is not None:
+        p.set_defaults(paths=paths_default)
+        for action in p._actions:
+            if "--paths" in action.option_strings:
+                action.help = f"Monte Carlo paths (default {paths_default})"
     p.add_argument(
         "--out", metavar="DIR", default=out_default, help=f"report folder (default {out_default})"
     )
+    p.add_argument(
+        "--no-clobber",
+        action="store_true",
+        help="when --out has fields ({date}, {month}, ...) and that folder exists, fail instead "
+        "of writing next to it with a numbered suffix (default: the suffix; a plain --out folder "
+        "is replaced)",
+    )
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf (headless Chromium)")
     p.add_argument("--lang", choices=LANGS, default="en", help="report language (default en)")
     p.add_argument(
         "--log", metavar="FILE", help="also append the log to FILE (kept when a run fails)"
@@ -141,6 +156,29 @@ def resolve_out(
     return Path(text)
 
 
+def keep_existing(out: Path, pattern: str, no_clobber: bool) -> Path:
+    """A scheduled report never silently replaces an earlier one: when ``pattern`` has fields
+    (``reports/{scenario}/{month}``) and its folder ``out`` exists, the report goes to the first
+    free ``out-2``, ``out-3``, ... (or, with ``no_clobber``, fails with one line). A plain folder
+    (no fields) is the user's own choice and is replaced atomically, as before."""
+    if not out.exists() or pattern.format_map(_Literal()) == pattern:
+        return out
+    if no_clobber:
+        raise FundsimError(f"--out {str(out)!r}: the folder exists (--no-clobber: nothing written)")
+    n = 2
+    while out.with_name(f"{out.name}-{n}").exists():
+        n += 1
+    return out.with_name(f"{out.name}-{n}")
+
+
+class _Literal(dict):
+    """Formats a pattern's fields as themselves: ``pattern.format_map(_Literal()) == pattern`` for
+    a pattern with no fields only."""
+
+    def __missing__(self, key: str) -> str:
+        return "<" + key + ">"
+
+
 @contextlib.contextmanager
 def run_log(log_file: str | None) -> Iterator[io.StringIO]:
     """Collect the ``fundsim`` log in memory (for ``DIR/report.log``) and append it to ``log_file``."""
@@ -192,6 +230,8 @@ class ReportRequest:
     """None: the command line's ``--cashflow-paths`` (or its default)."""
     cashflow_funds: tuple[str, ...] | None = None
     """None: the command line's ``--cashflow-fund`` (default: the first fund run by an insurer)."""
+    pdf: bool = False
+    """Also write ``report.pdf``."""
 
 
 def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringIO) -> Path:
@@ -215,7 +255,12 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
             f"{', '.join(base_scenario.funds)}"
         )
     out = resolve_out(req.out, base_scenario.name, started, req.seed, req.paths, req.lang)
+    out = keep_existing(out, req.out, getattr(args, "no_clobber", False))
     check_output_dir(out, "--out")  # before the runs, not after
+    if req.pdf or getattr(args, "pdf", False):
+        from ..report.pdf import find_chromium
+
+        find_chromium()  # said before the runs, not after
     log.info("output folder %s", out)
     t0 = time.perf_counter()
     results = []
@@ -247,13 +292,14 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         extra_manifest={"command": " ".join(sys.argv)},
         cashflow_paths=cashflow_paths,
         cashflow_funds=cashflow_funds,
+        progress=not req.quiet and sys.stderr.isatty(),
     )
     for w in report.warnings:
         log.warning(w)
         if not req.quiet:
             print(f"fundsim: warning: {w}", file=sys.stderr)
     log.info("report built in %.1f s", time.perf_counter() - t0)
-    write_report(report, out, log_text=buffer.getvalue)
+    write_report(report, out, log_text=buffer.getvalue, pdf=req.pdf or getattr(args, "pdf", False))
     return out
 
 
@@ -292,6 +338,7 @@ def request_from_args(args: argparse.Namespace) -> ReportRequest:
         quiet=args.quiet,
         cashflow_paths=args.cashflow_paths,
         cashflow_funds=tuple(args.cashflow_fund) if args.cashflow_fund else None,
+        pdf=args.pdf,
     )
 
 

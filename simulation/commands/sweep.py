@@ -13,9 +13,11 @@ import pandas as pd
 
 from ..engine.sweep import set_path, sweep
 from ..errors import FundsimError
+from ..report.compare import paired_difference
 from ..scenario import validate_raw
 from ..scenario.load import resolve_raw
 from ._common import add_engine_args, print_summary, uses_dask
+from ._tables import add_out_arg, check_out, write_table
 
 MEASURES = [
     "claims_mean",
@@ -39,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--values", required=True, help="comma-separated values, e.g. 0.5,0.6,0.7")
     p.add_argument("--fund", default=None, help="fund to tabulate (default: every fund)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
+    add_out_arg(p, "sweep")
     add_engine_args(p)
     p.set_defaults(func=run)
 
@@ -93,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
                     f"--fund {args.fund!r} is not in the scenario; funds: "
                     f"{', '.join(scenario.funds)}"
                 )
+    check_out(args)
     with contextlib.ExitStack() as stack:
         client = None
         if uses_dask(args):
@@ -119,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
         s.insert(0, args.param, value)
         frames.append(s)
     table = pd.concat(frames, ignore_index=True)
+    diffs = differences(results, labels, values, args.param, args.fund)
+    if args.out:
+        write_table(args.out, "sweep", table.merge(diffs, on=[args.param, "fund", "year"]))
     if args.json:
         print(
             json.dumps(
@@ -130,4 +137,52 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"# {args.param} over {len(values)} values, {args.paths} paths, seed {args.seed}")
         print_summary(table, file=sys.stdout, extra=[args.param])
+        print(f"\n# difference to {labels[0]} on the same paths, ± its standard error")
+        print(format_differences(diffs, args.param).to_string(index=False))
     return 0
+
+
+DIFF_MEASURES = (("claims", "money"), ("insurer_result", "money"), ("p_deficit", "prob"))
+"""The measures whose difference to the first value ``sweep`` prints (money in yuan)."""
+
+
+def differences(
+    results: dict[str, Any], labels: list[str], values: list[Any], param: str, fund: str | None
+) -> pd.DataFrame:
+    """Per value, fund and year: each :data:`DIFF_MEASURES` difference to the first value and its
+    standard error path by path (the values run on common random numbers)."""
+    first = results[labels[0]]
+    rows = []
+    for label, value in zip(labels, values, strict=True):
+        r = results[label]
+        for f, name in enumerate(r.plan.funds):
+            if (fund is not None and name != fund) or name not in first.plan.funds:
+                continue
+            f0 = first.plan.funds.index(name)
+            for y, year in enumerate(r.years):
+                row: dict[str, Any] = {param: value, "fund": name, "year": year}
+                for m, _kind in DIFF_MEASURES:
+                    if m == "p_deficit":
+                        a = (first.money["surplus"][:, y, f0] < 0).astype(float)
+                        b = (r.money["surplus"][:, y, f] < 0).astype(float)
+                    else:
+                        a, b = first.money[m][:, y, f0], r.money[m][:, y, f]
+                    d = paired_difference(a, b)
+                    row[f"{m}_diff"] = d["difference"]
+                    row[f"{m}_diff_se"] = d["difference_se"]
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_differences(diffs: pd.DataFrame, param: str) -> pd.DataFrame:
+    """The differences as text: money ``+1,234 ± 56``, probabilities in percentage points."""
+    out = diffs[[param, "fund", "year"]].copy()
+    for m, kind in DIFF_MEASURES:
+        d, se = diffs[f"{m}_diff"], diffs[f"{m}_diff_se"]
+        if kind == "prob":
+            out[f"{m} (pp)"] = [
+                f"{100 * a:+.2f} ± {100 * b:.2f}" for a, b in zip(d, se, strict=True)
+            ]
+        else:
+            out[m] = [f"{a:+,.0f} ± {b:,.0f}" for a, b in zip(d, se, strict=True)]
+    return out

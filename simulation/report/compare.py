@@ -192,3 +192,45 @@ def unique_names(names: list[str]) -> list[str]:
         seen[n] = seen.get(n, 0) + 1
         out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
     return out
+
+
+PROBABILITY_MEASURES = ("p_deficit", "catastrophic_share")
+"""Measures that are probabilities or shares: their differences are in percentage points."""
+
+MATERIAL_SHARE = 0.01
+"""A money base is material when at least this share of the fund's financing in the period; a
+relative change is shown only against a material base."""
+
+
+def _financing(comparison: pd.DataFrame) -> pd.Series:
+    """The base's financing of each row's variant, fund and period (NaN for the population)."""
+    premium = comparison[comparison["measure"] == "premium"].set_index(
+        ["variant", "fund", "period"]
+    )["base_mean"]
+    keys = pd.MultiIndex.from_frame(comparison[["variant", "fund", "period"]])
+    return pd.Series(premium.reindex(keys).to_numpy(), index=comparison.index, dtype=float)
+
+
+def material_relative_change(comparison: pd.DataFrame) -> pd.Series:
+    """``relative_change`` where it means something, NaN elsewhere: never for a probability (its
+    change is in percentage points), and for money only when ``|base| >=`` :data:`MATERIAL_SHARE`
+    of the fund's financing in the period (a change against a near-zero base, e.g. +820% of a
+    clawback of almost nothing, says nothing)."""
+    fin = _financing(comparison)
+    material = comparison["base_mean"].abs() >= MATERIAL_SHARE * fin.abs()
+    money = ~comparison["measure"].isin(PROBABILITY_MEASURES)
+    return comparison["relative_change"].where(money & material & fin.notna())
+
+
+def what_changed_most(comparison: pd.DataFrame, period: str, top: int = 10) -> pd.DataFrame:
+    """The ``top`` largest changes over ``period``, on one scale: a probability's difference in
+    percentage points, a money difference as percentage points of the fund's financing
+    (``impact_pp``; financing itself is left out). Sorted by ``|impact_pp|``, largest first;
+    rows with no change are left out."""
+    d = comparison[comparison["period"] == period].copy()
+    fin = _financing(d)
+    prob = d["measure"].isin(PROBABILITY_MEASURES)
+    d["impact_pp"] = np.where(prob, 100 * d["difference"], 100 * d["difference"] / fin)
+    d = d[(d["measure"] != "premium") & np.isfinite(d["impact_pp"]) & (d["difference"] != 0)]
+    d = d.reindex(d["impact_pp"].abs().sort_values(ascending=False, kind="stable").index)
+    return d.head(top).reset_index(drop=True)

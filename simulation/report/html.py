@@ -23,12 +23,17 @@ class Cell:
     num: bool = False
     sub: str = ""
     data: tuple[tuple[str, str], ...] = ()
+    muted: bool = False
+    sub_muted: bool = False
+    """Shown greyed: a value the run cannot support (e.g. "needs 2,000 paths")."""
 
 
 @dataclass(frozen=True)
 class Row:
     cells: tuple[Cell, ...] = ()
     group: str = ""
+    note: str = ""
+    """A line under a group heading (e.g. what the fund's balance means)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ def fmt_pct(p: float, decimals: int = 1) -> str:
 @dataclass(frozen=True)
 class Formatter:
     unit: F.MoneyUnit
+    paths: int = 0
+    """Paths of the run (0: unknown); :meth:`prob_est` bounds a probability all paths agree on."""
 
     def money(self, yuan: float) -> str:
         return fmt_number(float(self.unit(yuan)))
@@ -99,6 +106,20 @@ class Formatter:
         if se == 0:
             return fmt_pct(p, decimals)
         return f"{fmt_pct(p, decimals)} ± {fmt_pct(se, se_decimals(100 * se, decimals))}"
+
+    def pp_se(self, d: float, se: float, decimals: int = 1, pp: str = "pp") -> str:
+        """A difference of probabilities in percentage points, signed: ``+5.0 pp ± 1.2 pp``."""
+        text = f"{100 * d:+.{decimals}f} {pp}"
+        if se == 0 or not math.isfinite(se):
+            return text
+        return f"{text} ± {100 * se:.{se_decimals(100 * se, decimals)}f} {pp}"
+
+    def prob_est(self, p: float, se: float, decimals: int = 1) -> str:
+        """A probability estimated on the run's paths: ``< 1/K`` or ``> 1 − 1/K`` when every
+        path agrees (:func:`.precision.bounded_probability`), else :meth:`prob_se`."""
+        from .precision import bounded_probability
+
+        return bounded_probability(p, se, self.paths) or self.prob_se(p, se, decimals)
 
 
 def cell_data(**kw: Any) -> tuple[tuple[str, str], ...]:

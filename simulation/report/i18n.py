@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import FundsimError
+from .words import WORDS
 
 LANGS = ("en", "zh")
 
@@ -389,6 +390,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "axis_month": ("Month end", "月末"),
     "info_cashflow_paths": ("Cash-flow paths", "现金流路径数"),
 }
+
+_clash = MESSAGES.keys() & WORDS.keys()
+if _clash:  # pragma: no cover - a programming error caught on import
+    raise KeyError(f"report messages defined twice: {sorted(_clash)}")
+MESSAGES.update(WORDS)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from ..scenario.schema import ContractKind
 from . import tables as T
 from .html import Cell, Formatter, HtmlTable, Row, cell_data, fmt_number, fmt_pct, se_decimals
 from .i18n import Translator
+from .precision import bounded_probability, paths_needed, supports
 
 PRICING_COLUMNS = ["fund", "measure", "value", "se", "unit"]
 
@@ -99,6 +100,15 @@ def pricing_table(result: SimulationResult) -> tuple[pd.DataFrame, list[tuple[st
     return out, failures
 
 
+TAIL_MEASURE = re.compile(r"^T?VaR (\S+)% at it \(term\)$")
+
+
+def tail_level(measure: str) -> float | None:
+    """The level of a VaR or TVaR measure (0.995 for "VaR 99.5% at it (term)"), else None."""
+    m = TAIL_MEASURE.match(measure)
+    return float(m[1]) / 100 if m else None
+
+
 def _value_text(fmt: Formatter, unit: str, value: float, se: float) -> tuple[str, str]:
     """(value, SE) as shown for a row of ``unit``."""
     finite_se = se is not None and math.isfinite(se)
@@ -142,11 +152,17 @@ def pricing_html_table(
         for r in d.itertuples():
             value, se = _value_text(fmt, r.unit, r.value, r.se)
             data = cell_data(fund=fund, pricing=r.measure, value=float(r.value), se=float(r.se))
+            level = tail_level(r.measure)
+            muted = level is not None and bool(fmt.paths) and not supports(level, fmt.paths)
+            if muted:
+                value, se = t("needs_paths", n=f"{paths_needed(level):,}"), ""
+            elif r.unit == "probability":
+                value = bounded_probability(r.value, r.se, fmt.paths) or value
             rows.append(
                 Row(
                     (
                         Cell(pricing_label(t, r.measure)),
-                        Cell(value, num=True, data=data),
+                        Cell(value, num=True, data=data, muted=muted),
                         Cell(se, num=True),
                         Cell(_unit_text(t, fmt, r.unit)),
                     )

@@ -249,6 +249,8 @@ class Category(Frozen):
     label: str
     needy: bool = True
     """Whether the category is on the roster of people in need."""
+    label_zh: str | None = None
+    """The label in Chinese reports (``--lang zh``); the label when absent."""
 
 
 class Income(Frozen):
@@ -513,6 +515,8 @@ class Layer(Frozen):
     label: str
     fund: str
     """The fund that pays this layer's claims."""
+    label_zh: str | None = None
+    """The label in Chinese reports (``--lang zh``); the label when absent."""
     covers: list[str] = ["all"]
     """Categories covered; ``all`` for every category."""
     claim_types: list[ClaimTypeName] = [ClaimType.INPATIENT]
@@ -620,6 +624,14 @@ class Fund(Frozen):
     """Yuan per insured person-year; a table by tier for differentiated financing."""
     contract: Contract = Contract(kind=ContractKind.NONE)
     opening_balance_yuan: float = 0.0
+    label_zh: str | None = None
+    """The label in Chinese reports (``--lang zh``); the label when absent."""
+    balance_note: str | None = None
+    """What this fund's balance (financing minus claims) means, shown with its figures in the
+    report (e.g. a basic fund whose roster is cross-subsidised: a deficit is the subsidy the
+    roster receives, not a shortfall)."""
+    balance_note_zh: str | None = None
+    """The balance note in Chinese reports."""
 
     @field_validator("financing_per_head", mode="before")
     @classmethod
@@ -859,6 +871,10 @@ class Scenario(Frozen):
     name: str
     title: str = ""
     description: str = ""
+    title_zh: str | None = None
+    """The title in Chinese reports (``--lang zh``); the title when absent."""
+    description_zh: str | None = None
+    """The description in Chinese reports; the description when absent."""
     start_year: Annotated[int, Field(ge=1990, le=2100)]
     horizon_years: Annotated[int, Field(ge=1, le=50)] = 1
     categories: dict[str, Category]
@@ -895,6 +911,13 @@ class Scenario(Frozen):
         _check_systematic(self)
         _name_dated(self, ())
         return self
+
+    def with_values(self, values: dict[str, Any]) -> Scenario:
+        """A copy with each key path of ``values`` set (``{"layers.supplementary.bands[0].ratio":
+        0.6}``), validated like a scenario file (:func:`simulation.scenario.values.with_values`)."""
+        from .values import with_values
+
+        return with_values(self, values)
 
 
 def _did_you_mean(name: str, options: list[str]) -> str:
