@@ -31,6 +31,7 @@ COMMANDS = (
     "sweep",
     "report",
     "compare",
+    "history",
 )
 
 

@@ -39,6 +39,7 @@ from ..report.compare import unique_names
 from ..report.i18n import LANGS
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, progress_bar
+from .history import add_ledger_args, against_extras, record, report_ledger
 
 DEFAULT_OUT = "reports/{scenario}/{date}"
 OUT_FIELDS = ("scenario", "date", "month", "time", "seed", "paths", "lang")
@@ -109,6 +110,7 @@ def add_report_args(
         help="a fund whose account the cash-flow section follows (repeat for more; default: the "
         "first fund run by an insurer)",
     )
+    add_ledger_args(p)
 
 
 def safe_name(name: str) -> str:
@@ -216,6 +218,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         )
     out = resolve_out(req.out, base_scenario.name, started, req.seed, req.paths, req.lang)
     check_output_dir(out, "--out")  # before the runs, not after
+    ledger = report_ledger(args, out)  # the ledger too
     log.info("output folder %s", out)
     t0 = time.perf_counter()
     results = []
@@ -236,6 +239,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
             log.info("ran %s: %d paths in %.1f s", label, req.paths, time.perf_counter() - t1)
     base, variants = results[0], results[1:]
     names = unique_names([s.name for s in variant_scenarios])
+    forecast, extra_sections, extra_tables = against_extras(args, ledger, base, out, req.scenario)
     report = build_report(
         base,
         variants,
@@ -247,13 +251,18 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         extra_manifest={"command": " ".join(sys.argv)},
         cashflow_paths=cashflow_paths,
         cashflow_funds=cashflow_funds,
+        extra_sections=extra_sections,
     )
+    report.tables.update(extra_tables)
     for w in report.warnings:
         log.warning(w)
         if not req.quiet:
             print(f"fundsim: warning: {w}", file=sys.stderr)
     log.info("report built in %.1f s", time.perf_counter() - t0)
     write_report(report, out, log_text=buffer.getvalue)
+    fid = record(ledger, forecast)
+    if fid is not None:
+        log.info("forecast #%d recorded in the ledger %s", fid, ledger)
     return out
 
 

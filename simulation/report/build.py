@@ -533,6 +533,7 @@ def build_report(
     extra_manifest: dict[str, Any] | None = None,
     cashflow_paths: int = CF.DEFAULT_CASHFLOW_PATHS,
     cashflow_funds: Sequence[str] | None = None,
+    extra_sections: Sequence[dict[str, Any]] = (),
 ) -> Report:
     """The report of ``base`` with ``variants`` compared on common random numbers.
 
@@ -541,7 +542,8 @@ def build_report(
     Variants must share the base's seed, paths and years (a FundsimError says what differs).
     ``cashflow_paths``: paths of the cash-flow section (the first ``min(cashflow_paths, paths)``
     of the base run; 0 leaves the section out); ``cashflow_funds``: the funds whose account it
-    follows (default: the first fund run by an insurer).
+    follows (default: the first fund run by an insurer). ``extra_sections``: sections made
+    elsewhere (e.g. :func:`simulation.report.ledger.against_section`), placed before the methods.
     """
     if cashflow_paths < 0:
         raise FundsimError(
@@ -844,6 +846,7 @@ def build_report(
                 "text": dumps_toml(scenario_table(v.plan.scenario)),
             }
         )
+    sections.extend(extra_sections)
     sections.append(
         {
             "id": "methods",
