@@ -245,8 +245,10 @@ def exact_sample(
     :func:`simulation.engine.exact.exact_claims_distribution` (options passed on): the grid of the
     claims' law as a one-year weighted sample. No policy-change subsidy (the joint law of the
     claims under old and new rules is not available); persons whose category changes within the year
-    are approximated as the exact method's notes say."""
-    from ..engine.exact import exact_claims_distribution
+    are approximated as the exact method's notes say. With systematic risk on, the law is the
+    mixture over the year's factors (:mod:`simulation.engine.exact.mixture`; ``n_nodes`` and
+    ``n_param_nodes`` among the options)."""
+    from ..engine.exact.mixture import exact_mixture_distribution
 
     _check_fund(scenario, fund)
     year = scenario.start_year if year is None else int(year)
@@ -263,7 +265,8 @@ def exact_sample(
         full.scenario_premium[k : k + 1],
         full.insured[k : k + 1],
     )
-    dist = exact_claims_distribution(scenario, fund, year, **exact_options)
+    # under systematic risk: the mixture over the year's factors (the plain exact law when off)
+    dist = exact_mixture_distribution(scenario, fund, year, **exact_options)
     keep = dist.p > 0
     notes = tuple(dist.notes)
     if any(int(y) <= year for y in scenario.changes):
