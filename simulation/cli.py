@@ -32,6 +32,7 @@ COMMANDS = (
     "report",
     "compare",
     "history",
+    "calibrate",
 )
 
 
