@@ -33,6 +33,7 @@ COMMANDS = (
     "compare",
     "history",
     "calibrate",
+    "backtest",
 )
 
 
