@@ -114,3 +114,24 @@ def test_bad_history_through_the_command_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "admissions: expected a number at least 0" in err
     assert not (tmp_path / "f.toml").exists()
+
+
+def test_national_data_set_calibrates_and_says_its_gaps(tmp_path):
+    from simulation.history.national import national_history
+
+    h = national_history("residents")
+    assert h.frame["year"].tolist() == list(range(2018, 2024))
+    assert np.isnan(h.frame["total_cost"].iloc[0])  # 2018 residents' inpatient cost: not published
+    assert h.frame["insured"].iloc[3] == pytest.approx(100865.9e4)
+    s = load_scenario(ROOT / "scenarios" / "national_residents_2018.toml")
+    cal = calibrate(s, h, "basic")
+    assert cal.notes == ["cost: no total_cost in 2018 (not used)"]
+    assert cal.frequency.years.tolist() == list(range(2018, 2024))
+    # the fragment is a valid scenario
+    from simulation.history.fragment import to_fragment
+
+    frag = to_fragment(cal, s, "national.csv")
+    variant = tmp_path / "v.toml"
+    path = (ROOT / "scenarios" / "national_residents_2018.toml").as_posix()
+    variant.write_text(f'extends = "{path}"\n' + frag, encoding="utf-8")
+    assert load_scenario(variant).systematic.frequency

@@ -14,7 +14,8 @@ Scores per forecast: the actual against the forecast mean, the PIT ``F(y_t)``, w
 (the forecast mean is ``exp(mu + Var(y) / 2)`` times the model's value, the lognormal mean with
 the predictive variance: ``exp`` of a t variable has no finite mean, so this is a stated
 approximation) and the CRPS (on the log scale, numerically, ``integral (F(x) - 1{x >= y})^2 dx``, a proper score: lower is
-better). :func:`summarise` gives per component and horizon the count, mean PIT, coverages, bias
+better). An origin whose training years leave a component fewer than two years with data (gaps)
+gives no forecast. :func:`summarise` gives per component and horizon the count, mean PIT, coverages, bias
 and mean CRPS; PITs piled at one end flag a model that misses a trend break.
 """
 
@@ -85,7 +86,10 @@ def backtest(
     rows = []
     for i in range(min_train, len(years)):
         train = History(history.path, history.frame[history.frame["year"] < years[i]])
-        cal = calibrate(scenario, train, fund)
+        try:
+            cal = calibrate(scenario, train, fund)
+        except FundsimError:  # too few years with data before this origin (gaps): no forecast
+            continue
         for comp, obs in zip(cal.components(), full.components(), strict=True):
             n = len(comp.years)
             df = float(n - 2) if n > 2 else math.inf
@@ -133,6 +137,51 @@ def backtest(
     return pd.DataFrame(rows)
 
 
+def forecast(
+    scenario: Scenario, cal, years: list[int], insured: float | None = None
+) -> pd.DataFrame:
+    """Forecasts of admissions and cost per admission in ``years`` after the settled ones, with
+    the full predictive uncertainty (as :func:`backtest`'s forecasts), for ``insured`` persons
+    (default: the last settled year's). Columns ``component, year, model`` and the quantiles."""
+    from .expected import expected_aggregates
+
+    exp = expected_aggregates(scenario, cal.fund, max(years)).set_index("year")
+    data = cal.data.set_index("year")
+    if insured is None:
+        insured = float(data["insured"].dropna().iloc[-1])
+    rows = []
+    for comp in cal.components():
+        n = len(comp.years)
+        df = float(n - 2) if n > 2 else math.inf
+        for year in years:
+            e = exp.loc[year]
+            k = year - cal.start_year
+            if comp.name == "frequency":
+                scale = insured / e["insured"]
+                model, v = (
+                    e["admissions"] * scale,
+                    e["admissions_var"] * scale / (e["admissions"] * scale) ** 2,
+                )
+            else:
+                last_adm = float(data["admissions"].dropna().iloc[-1])
+                model, v = e["cost_per_admission"], e["cost_cv2"] / last_adm
+            var = float(comp.predictive_var(np.array([k]), np.array([v]))[0])
+            d = Predictive(float(comp.fitted(np.array([k]))[0]), math.sqrt(var), df).dist()
+            qs = model * np.exp(d.ppf(QUANTILE_LEVELS))
+            rows.append(
+                {
+                    "component": comp.name,
+                    "year": int(year),
+                    "model": float(model),
+                    **{
+                        f"q{round(100 * q):02d}": float(v)
+                        for q, v in zip(QUANTILE_LEVELS, qs, strict=True)
+                    },
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def _model_value(cal, component: str, year: int) -> float:
     gof = cal.goodness_of_fit()
     row = gof[(gof.component == component) & (gof.year == year)]
@@ -152,4 +201,4 @@ def summarise(scores: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-__all__ = ["HORIZONS", "Predictive", "backtest", "summarise"]
+__all__ = ["HORIZONS", "Predictive", "backtest", "forecast", "summarise"]
