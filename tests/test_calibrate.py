@@ -135,3 +135,55 @@ def test_national_data_set_calibrates_and_says_its_gaps(tmp_path):
     path = (ROOT / "scenarios" / "national_residents_2018.toml").as_posix()
     variant.write_text(f'extends = "{path}"\n' + frag, encoding="utf-8")
     assert load_scenario(variant).systematic.frequency
+
+
+@pytest.mark.slow
+def test_recovers_the_engines_systematic_factors(tmp_path):
+    """Histories drawn by the engine with systematic risk on (lognormal frequency and cost
+    factors of known CV, no trend): the calibration recovers the log levels (-s^2/2), the trends
+    (0) and the sizes ``s = sqrt(log(1 + cv^2))`` within 4 SE of their mean over 48 paths, and the
+    reported SEs match the spread of the estimates."""
+    from simulation.engine.run import run
+    from simulation.history.table import History
+
+    base = ROOT / "tests" / "data" / "good" / "base.toml"
+    cvs = {"frequency": 0.10, "cost": 0.06}
+    path = tmp_path / "systematic.toml"
+    path.write_text(
+        f'extends = "{base.as_posix()}"\nhorizon_years = 14\n[systematic]\nenabled = true\n'
+        + "".join(
+            f'[systematic.{k}.inpatient]\ncv = {cv}\nsource = "test"\n' for k, cv in cvs.items()
+        ),
+        encoding="utf-8",
+    )
+    s = load_scenario(path)
+    r = run(s, paths=48, seed=11)
+    years = np.array(r.years)
+    insured = [y.insured["basic"] for y in r.plan.years]
+    fits = []
+    for p in range(r.n_paths):
+        frame = __import__("pandas").DataFrame(
+            {"line": 2 + np.arange(len(years)), "fund": "basic", "year": years,
+             "category": "all", "hospital_level": "all", "insured": insured,
+             "admissions": r.sims["admissions"][p, :, 0],
+             "total_cost": r.sims["total_cost"][p, :, 0]}
+        )  # fmt: skip
+        fits.append(calibrate(s, History("engine", frame), "basic"))
+    for i, (name, cv) in enumerate(cvs.items()):
+        size = np.sqrt(np.log1p(cv**2))
+        est = np.array(
+            [
+                [f.components()[i].level, f.components()[i].trend, f.components()[i].size]
+                for f in fits
+            ]
+        )
+        ses = np.array([f.components()[i].se for f in fits])
+        truth = np.array([-(size**2) / 2, 0.0, size])
+        spread = est.std(axis=0, ddof=1)
+        assert (np.abs(est.mean(axis=0) - truth) < 4 * spread / np.sqrt(len(fits))).all(), (
+            name,
+            est.mean(axis=0),
+            truth,
+        )
+        # reported SEs of level and trend against the spread of the estimates (48 paths: +-35%)
+        assert np.mean(ses[:, :2], axis=0) == pytest.approx(spread[:2], rel=0.35), name
