@@ -28,7 +28,9 @@ def digests(off: bool = False) -> dict[str, str]:
     for path in SCENARIOS:
         s = load_scenario(path)
         if off:
-            s = s.model_copy(update={"systematic": s.systematic.model_copy(update={"enabled": False})})
+            s = s.model_copy(
+                update={"systematic": s.systematic.model_copy(update={"enabled": False})}
+            )
         r = run(s, paths=PATHS, seed=SEED, years=min(YEARS, s.horizon_years), runner=threaded(1))
         for group, arrays in (("sims", r.sims), ("money", r.money)):
             for name in sorted(arrays):

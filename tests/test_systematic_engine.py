@@ -131,3 +131,15 @@ def test_variance_split_in_summary():
     assert off["claims_var_systematic"] == 0.0
     assert abs(row["claims_var_process"] / v0 - 1) < 4 * np.sqrt(2 / 600) * 2
     assert row["claims_systematic_share"] > 0.5
+
+
+def test_cash_flow_claims_see_the_same_year_factors():
+    from simulation.engine.plan import build_plan
+    from simulation.engine.simulate import block_claims, simulate_block
+
+    s = scenario(SECTION, 2)
+    plan = build_plan(s)
+    _, arrays = simulate_block(plan, 6, 1, 40)
+    for offset, (path, _years, sums) in enumerate(block_claims(plan, 6, 1, 40)):
+        assert path == 16 + offset
+        np.testing.assert_allclose(sums["fund_claims"], arrays["fund_claims"][offset], rtol=1e-12)

@@ -91,16 +91,17 @@ class FactorPaths:
     """``claim_type.parameter -> (n_paths,)``: the drawn log deviation ``theta``."""
 
     def columns(self) -> dict[str, np.ndarray]:
-        """Per path-year columns for ``paths.parquet``, ``(n_paths, n_years)`` each: the mean
-        multipliers of frequency and cost by claim type (over levels and cells), each named factor,
-        each event (0/1), each trend and parameter draw (repeated over years)."""
+        """Per path-year columns for ``paths.parquet``, ``(n_paths, n_years)`` each: the combined
+        multipliers of frequency and cost by claim type (``frequency_multiplier_<ct>``, mean over
+        levels and cells), each level factor alone (``factor_<kind>_<ct>[@group]``), each event
+        (``event_<name>``, 0/1), each trend and parameter draw (``draw_...``, repeated over years)."""
         n, ny = len(self.paths), len(self.years)
         out: dict[str, np.ndarray] = {}
         if not self.enabled:
             return out
         for t, ct in enumerate(CLAIM_TYPES):
-            out[f"factor_frequency_{ct.value}"] = self.frequency[:, :, t].mean(axis=(2, 3))
-            out[f"factor_cost_{ct.value}"] = self.cost[:, :, t].mean(axis=(2, 3))
+            out[f"frequency_multiplier_{ct.value}"] = self.frequency[:, :, t].mean(axis=(2, 3))
+            out[f"cost_multiplier_{ct.value}"] = self.cost[:, :, t].mean(axis=(2, 3))
         for name, v in self.named.items():
             out["factor_" + name.replace(".", "_")] = v
         for e, name in enumerate(self.event_names):

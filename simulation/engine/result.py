@@ -49,9 +49,11 @@ def _qname(q: float) -> str:
 def variance_split(values: np.ndarray, features: np.ndarray | None) -> tuple[float, float]:
     """``(systematic, process)`` parts of the variance of ``values`` (one per path), by the law of
     total variance ``Var S = Var E[S | F] + E Var(S | F)``, with ``E[S | F]`` estimated by least
-    squares on the factors ``features`` ``(paths, p)`` (their logarithms and, with at least 10
-    paths per term, their squares and products): process = the residual variance with ``paths -
-    terms`` degrees of freedom, systematic = total - process (at least 0). No factors: all process.
+    squares on the factors ``features`` ``(paths, p)`` (the logarithms of the combined multipliers
+    and the events; with at least 10 paths per term, their squares, then their products):
+    process = the residual variance with ``paths - terms`` degrees of freedom, systematic = total -
+    process (at least 0). No factors: all process. An estimate: a part of ``E[S | F]`` the terms
+    miss is counted as process.
     """
     k = values.shape[0]
     total = float(values.var(ddof=1)) if k > 1 else 0.0
@@ -61,9 +63,14 @@ def variance_split(values: np.ndarray, features: np.ndarray | None) -> tuple[flo
     if x.shape[1] == 0:
         return 0.0, total
     x = (x - x.mean(axis=0)) / x.std(axis=0)
-    if k >= 10 * (x.shape[1] * (x.shape[1] + 3) // 2 + 1):
-        i, j = np.triu_indices(x.shape[1])
+    # the same factor may appear twice (a claim type's mean multiplier and its named factor)
+    x = x[:, np.sort(np.unique(np.round(x, 12), axis=1, return_index=True)[1])]
+    p = x.shape[1]
+    if k >= 10 * (p * (p + 3) // 2 + 1):
+        i, j = np.triu_indices(p)
         x = np.hstack([x, x[:, i] * x[:, j]])
+    elif k >= 10 * (2 * p + 1):
+        x = np.hstack([x, x * x])
     if k <= x.shape[1] + 2:
         return 0.0, total
     design = np.hstack([np.ones((k, 1)), x])
@@ -151,9 +158,11 @@ class SimulationResult:
         rows = []
         cat_share = self.catastrophic_share()
         fcols = self.factors.columns() if self.factors is not None else {}
+        # the reduced form: the combined multipliers (logs) and the events (level effects)
         flog = {
-            n: (v if n.startswith(("event_", "draw_")) else np.log(np.maximum(v, 1e-300)))
+            n: (v if n.startswith("event_") else np.log(np.maximum(v, 1e-300)))
             for n, v in fcols.items()
+            if n.startswith(("frequency_multiplier_", "cost_multiplier_", "event_"))
         }
         for y, year in enumerate(self.years):
             for f, fund in enumerate(self.plan.funds):

@@ -167,6 +167,8 @@ def _summary_table(
                 )
                 if measure in ("clawback", "subsidy") and not has_contract:
                     cells.append(Cell("—", num=True, data=data))
+                elif measure == "claims_systematic_share":
+                    cells.append(Cell(fmt_pct(r["mean"], 0), num=True, data=data))
                 elif measure in ("p_deficit", "catastrophic_share"):
                     dec = 1 if measure == "p_deficit" else 2
                     sub = (

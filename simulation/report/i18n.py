@@ -129,6 +129,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "catastrophic_share": ("Share with catastrophic OOP", "灾难性自付费用发生率"),
     "catastrophic_count": ("Persons with catastrophic OOP", "灾难性自付费用人数"),
     "p_insurer_loss": ("Probability of an insurer loss", "承办机构亏损概率"),
+    "claims_systematic_share": (
+        "Systematic share of the claims' variance",
+        "赔付方差中系统性风险占比",
+    ),
     "population": ("Population", "人群"),
     # ------------------------------------------------------------------ table headings
     "col_fund": ("Fund", "基金"),

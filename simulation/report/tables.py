@@ -91,6 +91,18 @@ def director_summary(result: SimulationResult, summary: pd.DataFrame) -> pd.Data
                         "q95": float(np.quantile(values, 0.95)),
                     }
                 )
+            if result.factors is not None:  # which part of the claims' variance dominates
+                rows.append(
+                    {
+                        "fund": fund,
+                        "year": year,
+                        "measure": "claims_systematic_share",
+                        "mean": float(s["claims_systematic_share"]),
+                        "se": float("nan"),
+                        "q05": float("nan"),
+                        "q95": float("nan"),
+                    }
+                )
     share = result.catastrophic_share()
     first = result.plan.funds[0]
     for y, year in enumerate(years):
