@@ -97,3 +97,29 @@ def test_backtest_command(tmp_path, capsys):
     )
     assert "coverage90" in capsys.readouterr().out
     assert len(pd.read_csv(out)) > 0 and fig.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_with_history_has_a_backtest_section(tmp_path):
+    base = Path(__file__).parent / "data" / "good" / "base.toml"
+    s = load_scenario(base)
+    hist = tmp_path / "h.csv"
+    write_history(draw_history(s, "basic", 6, TRUE, 4).frame, hist)
+    out = tmp_path / "r"
+    args = ["--paths", "8", "--no-exact", "--cashflow-paths", "0", "--quiet", "--no-ledger"]
+    assert main(["report", str(base), *args, "--out", str(out), "--history", str(hist)]) == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'id="backtest"' in page and "90% coverage" in page
+    summary = pd.read_csv(out / "backtest_summary.csv")
+    assert set(summary["component"]) == {"frequency", "cost"}
+
+
+def test_report_with_a_bad_history_fails_before_the_runs(tmp_path, capsys):
+    base = Path(__file__).parent / "data" / "good" / "base.toml"
+    hist = tmp_path / "h.csv"
+    hist.write_text("fund,year,admissions\nbasic,2021,lots\n", encoding="utf-8")
+    out = tmp_path / "r"
+    args = ["--paths", "8", "--no-exact", "--cashflow-paths", "0", "--quiet"]
+    assert main(["report", str(base), *args, "--out", str(out), "--history", str(hist)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "admissions: expected a number" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [hist]

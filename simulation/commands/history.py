@@ -114,6 +114,13 @@ def add_ledger_args(p: argparse.ArgumentParser, report: bool = True) -> None:
             help="add a section on how the numbers moved since an earlier forecast: last, #N, "
             "a date YYYY-MM-DD (the latest as of then) or a report folder",
         )
+        p.add_argument(
+            "--history",
+            metavar="H.csv",
+            default=None,
+            help="add a back-test section: forecasts scored on this settled-years table",
+        )
+        p.add_argument("--history-fund", metavar="FUND", help="the back-tested fund")
     else:
         p.add_argument(
             "--ledger",
@@ -145,6 +152,37 @@ def check_ledger(path: Path) -> None:
     above = nearest_existing(path.parent)
     if not os.access(above, os.W_OK):
         raise FundsimError(f"{option} {path}: the folder {str(above)!r} is not writable")
+
+
+def report_history(args: argparse.Namespace, scenario: Any) -> Any:
+    """``--history``: the settled-years table, read and checked before the runs (None without)."""
+    path = getattr(args, "history", None)
+    if not path:
+        return None
+    from ..history.table import read_history
+
+    return read_history(path, scenario)
+
+
+def backtest_extras(
+    args: argparse.Namespace, scenario: Any, history: Any
+) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
+    """The back-test section and its tables (nothing without ``--history``)."""
+    if history is None:
+        return [], {}
+    import io
+
+    from ..history.backtest import backtest, summarise
+    from ..report.ledger import backtest_section
+    from .backtest import fan_figure
+
+    scores = backtest(scenario, history, getattr(args, "history_fund", None))
+    summary = summarise(scores)
+    buf = io.BytesIO()
+    fan_figure(scores, buf)
+    fund = str(scores["fund"].iloc[0]) if len(scores) else "?"
+    section = backtest_section(summary, buf.getvalue(), history.path, fund)
+    return [section], {"backtest_scores": scores, "backtest_summary": summary}
 
 
 def against_extras(

@@ -39,7 +39,14 @@ from ..report.compare import unique_names
 from ..report.i18n import LANGS
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, progress_bar
-from .history import add_ledger_args, against_extras, record, report_ledger
+from .history import (
+    add_ledger_args,
+    against_extras,
+    backtest_extras,
+    record,
+    report_history,
+    report_ledger,
+)
 
 DEFAULT_OUT = "reports/{scenario}/{date}"
 OUT_FIELDS = ("scenario", "date", "month", "time", "seed", "paths", "lang")
@@ -219,6 +226,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
     out = resolve_out(req.out, base_scenario.name, started, req.seed, req.paths, req.lang)
     check_output_dir(out, "--out")  # before the runs, not after
     ledger = report_ledger(args, out)  # the ledger too
+    history = report_history(args, base_scenario)  # and the settled years
     log.info("output folder %s", out)
     t0 = time.perf_counter()
     results = []
@@ -240,6 +248,8 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
     base, variants = results[0], results[1:]
     names = unique_names([s.name for s in variant_scenarios])
     forecast, extra_sections, extra_tables = against_extras(args, ledger, base, out, req.scenario)
+    bt_sections, bt_tables = backtest_extras(args, base_scenario, history)
+    extra_sections, extra_tables = [*extra_sections, *bt_sections], {**extra_tables, **bt_tables}
     report = build_report(
         base,
         variants,

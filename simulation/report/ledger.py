@@ -112,4 +112,53 @@ def against_section(
     return section, {"against_movements": moves, "against_inputs": inputs}
 
 
-__all__ = ["SECTION_ID", "against_section", "input_changes"]
+BACKTEST_TEXT = {
+    "title": "Back-test on the settled years",
+    "intro": "Calibrated on the settled years before each year of {history} (fund {fund}), "
+    "each year forecast one to three years ahead and scored against what happened: PIT (the "
+    "percentile of the actual in the forecast), coverage of the 50% and 90% intervals (about 50% "
+    "and 90% when the model is right), bias (mean of actual / forecast mean - 1) and CRPS (log "
+    "scale; lower is better).",
+    "header": ["component", "horizon", "forecasts", "mean PIT", "50% coverage", "90% coverage",
+               "bias", "CRPS (log)"],
+}  # fmt: skip
+
+
+def backtest_section(
+    summary: pd.DataFrame, figure_png: bytes, history: str, fund: str
+) -> dict[str, Any]:
+    """The back-test section: the summary per component and horizon, and the fan of one-year
+    forecasts against the actuals."""
+    import base64
+
+    from .html import HtmlFigure, fmt_pct
+
+    t = BACKTEST_TEXT
+    rows = [
+        Row(
+            (
+                Cell(str(r.component)),
+                Cell(str(r.horizon), num=True),
+                Cell(str(r.forecasts), num=True),
+                Cell(f"{r.mean_pit:.2f}", num=True),
+                Cell(fmt_pct(r.coverage50), num=True),
+                Cell(fmt_pct(r.coverage90), num=True),
+                Cell(fmt_pct(r.bias), num=True),
+                Cell(f"{r.crps_log:.4f}", num=True),
+            )
+        )
+        for r in summary.itertuples(index=False)
+    ]
+    fig = HtmlFigure("backtest-fan", base64.b64encode(figure_png).decode("ascii"), t["title"], 900)
+    return {
+        "id": "backtest",
+        "title": t["title"],
+        "intro": [t["intro"].format(history=history, fund=fund)],
+        "blocks": [
+            {"kind": "table", "table": HtmlTable("backtest-summary", t["header"], rows)},
+            {"kind": "figure", "figure": fig},
+        ],
+    }
+
+
+__all__ = ["SECTION_ID", "against_section", "backtest_section", "input_changes"]
