@@ -200,10 +200,13 @@ REPORT = ["--paths", "16", "--seed", "7", "--no-exact", "--cashflow-paths", "0",
 def test_report_against_names_the_changed_key_path(tmp_path):
     ledger = tmp_path / "ledger.sqlite"
     common = [*REPORT, "--ledger", str(ledger)]
-    assert main(["report", str(BASE), *common, "--out", str(tmp_path / "r1")]) == 0
+    first = ["--out", str(tmp_path / "r1"), "--as-of", "2025-01-31"]
+    assert main(["report", str(BASE), *common, *first]) == 0
     variant = variant_file(tmp_path, 0.55)
     out2 = tmp_path / "r2"
-    assert main(["report", str(variant), *common, "--out", str(out2), "--against", "last"]) == 0
+    assert (
+        main(["report", str(variant), *common, "--out", str(out2), "--against", "2025-02-01"]) == 0
+    )
     inputs = pd.read_csv(out2 / "against_inputs.csv", dtype=str)
     assert inputs["input"].tolist() == ["layers.serious_illness.bands[0].ratio"]
     assert (inputs["before"].iloc[0], inputs["after"].iloc[0]) == ("0.5", "0.55")
@@ -221,7 +224,8 @@ def test_report_against_names_the_changed_key_path(tmp_path):
     page = (out2 / "index.html").read_text(encoding="utf-8")
     assert 'id="ledger"' in page and "layers.serious_illness.bands[0].ratio" in page
     with Ledger(ledger) as db:
-        assert len(db.list()) == 2
+        listed = db.list()
+        assert len(listed) == 2 and listed["as_of"].iloc[0] == "2025-01-31"
 
 
 def test_history_command_lists_and_compares(tmp_path, capsys):
@@ -266,3 +270,11 @@ def test_two_concurrent_reports_both_land(tmp_path):
         assert db.check() == "ok"
     assert sorted(listed["seed"]) == [0, 1]
     assert sorted(Path(o).name for o in listed["output"]) == ["r0", "r1"]
+
+
+def test_as_of_must_be_a_date(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(BASE), "--as-of", "January", "--out", str(tmp_path / "r")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expected a date YYYY-MM-DD, found 'January'" in err

@@ -51,6 +51,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _date(text: str) -> str:
+    """An argparse type: an ISO date ``YYYY-MM-DD``."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}") from None
+
+
 def _ref(text: str) -> str:
     return f"#{text}" if text.isdigit() else text
 
@@ -111,8 +121,16 @@ def add_ledger_args(p: argparse.ArgumentParser, report: bool = True) -> None:
             "--against",
             metavar="REF",
             default=None,
-            help="add a section on how the numbers moved since an earlier forecast: last, #N, "
-            "a date YYYY-MM-DD (the latest as of then) or a report folder",
+            help="add a section on how the numbers moved since an earlier forecast: last (the "
+            "latest of the same scenario), #N, a date YYYY-MM-DD (the latest as of then) or a "
+            "report folder",
+        )
+        p.add_argument(
+            "--as-of",
+            metavar="DATE",
+            type=_date,
+            default=None,
+            help="the date the forecast speaks for, YYYY-MM-DD, in the ledger (default: today)",
         )
         p.add_argument(
             "--history",
@@ -192,7 +210,11 @@ def against_extras(
     if ledger is None:
         return None, [], {}
     now = forecast_from_result(
-        base, scenario_file=scenario_file, output=str(out), command=" ".join(sys.argv)
+        base,
+        scenario_file=scenario_file,
+        output=str(out),
+        command=" ".join(sys.argv),
+        as_of=getattr(args, "as_of", None),
     )
     ref = getattr(args, "against", None)
     if not ref:
