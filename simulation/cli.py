@@ -33,6 +33,9 @@ COMMANDS = (
     "report",
     "compare",
     "explore",
+    "history",
+    "calibrate",
+    "backtest",
 )
 
 

@@ -21,6 +21,7 @@ LAYERS = {
     "fit": 3,
     "claims_data": 3,
     "synth": 3,
+    "history": 3,
     "pricing": 4,
     "cashflow": 4,
     "report": 4,

@@ -323,7 +323,7 @@ def test_failed_run_leaves_the_previous_report_untouched(tmp_path, capsys, monke
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("fundsim: error:") and "ratio" in err
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
-    assert sorted(p.name for p in out.parent.iterdir()) == ["layered"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["fundsim-ledger.sqlite", "layered"]
     assert "ERROR" in log.read_text()
 
     # a failure while writing (after the runs): exit code 1, one line, the old report intact
@@ -337,7 +337,7 @@ def test_failed_run_leaves_the_previous_report_untouched(tmp_path, capsys, monke
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "disk on fire" in err and str(log) in err
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
-    assert sorted(p.name for p in out.parent.iterdir()) == ["layered"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["fundsim-ledger.sqlite", "layered"]
     assert "Traceback" in log.read_text()
 
 

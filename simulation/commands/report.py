@@ -39,6 +39,14 @@ from ..report.compare import unique_names
 from ..report.i18n import LANGS
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, progress_bar
+from .history import (
+    add_ledger_args,
+    against_extras,
+    backtest_extras,
+    record,
+    report_history,
+    report_ledger,
+)
 
 DEFAULT_OUT = "reports/{scenario}/{date}"
 OUT_FIELDS = ("scenario", "date", "month", "time", "seed", "paths", "lang")
@@ -124,6 +132,7 @@ def add_report_args(
         help="a fund whose account the cash-flow section follows (repeat for more; default: the "
         "first fund run by an insurer)",
     )
+    add_ledger_args(p)
 
 
 def safe_name(name: str) -> str:
@@ -261,6 +270,8 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         from ..report.pdf import find_chromium
 
         find_chromium()  # said before the runs, not after
+    ledger = report_ledger(args, out)  # the ledger too
+    history = report_history(args, base_scenario)  # and the settled years
     log.info("output folder %s", out)
     t0 = time.perf_counter()
     results = []
@@ -281,6 +292,9 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
             log.info("ran %s: %d paths in %.1f s", label, req.paths, time.perf_counter() - t1)
     base, variants = results[0], results[1:]
     names = unique_names([s.name for s in variant_scenarios])
+    forecast, extra_sections, extra_tables = against_extras(args, ledger, base, out, req.scenario)
+    bt_sections, bt_tables = backtest_extras(args, base_scenario, history)
+    extra_sections, extra_tables = [*extra_sections, *bt_sections], {**extra_tables, **bt_tables}
     report = build_report(
         base,
         variants,
@@ -293,13 +307,18 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         cashflow_paths=cashflow_paths,
         cashflow_funds=cashflow_funds,
         progress=not req.quiet and sys.stderr.isatty(),
+        extra_sections=extra_sections,
     )
+    report.tables.update(extra_tables)
     for w in report.warnings:
         log.warning(w)
         if not req.quiet:
             print(f"fundsim: warning: {w}", file=sys.stderr)
     log.info("report built in %.1f s", time.perf_counter() - t0)
     write_report(report, out, log_text=buffer.getvalue, pdf=req.pdf or getattr(args, "pdf", False))
+    fid = record(ledger, forecast)
+    if fid is not None:
+        log.info("forecast #%d recorded in the ledger %s", fid, ledger)
     return out
 
 

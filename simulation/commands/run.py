@@ -11,6 +11,7 @@ from ..engine.run import run as run_engine
 from ..outputs import check_output_dir
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, print_summary, progress_bar
+from .history import add_ledger_args, record_run, run_ledger_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,12 +21,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", metavar="DIR", help="write summary.json/.csv, paths.parquet, manifest.json here"
     )
+    add_ledger_args(p, report=False)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.out:
         check_output_dir(args.out, "--out")  # before the paths, not after
+    ledger = run_ledger_path(args)  # before the paths too
     scenario = load_scenario(args.scenario)
     t0 = time.perf_counter()
     with engine_runner(args) as runner, progress_bar(args, args.paths) as bar:
@@ -40,9 +43,11 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     if args.out:
         save_result(result, args.out, scenario_file=args.scenario, command=" ".join(sys.argv))
+    fid = record_run(args, ledger, result)
     print_summary(result.summary(), file=sys.stdout)
     print(
         f"# {args.paths} paths, seed {args.seed}, {elapsed:.1f} s"
         + (f"; written to {args.out}" if args.out else "")
+        + (f"; forecast #{fid} recorded in {ledger}" if fid is not None else "")
     )
     return 0

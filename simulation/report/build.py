@@ -140,6 +140,7 @@ def build_report(
     cashflow_paths: int = CF.DEFAULT_CASHFLOW_PATHS,
     cashflow_funds: Sequence[str] | None = None,
     progress: bool = False,
+    extra_sections: Sequence[dict[str, Any]] = (),
 ) -> Report:
     """The report of ``base`` with ``variants`` compared on common random numbers.
 
@@ -149,7 +150,8 @@ def build_report(
     ``cashflow_paths``: paths of the cash-flow section (the first ``min(cashflow_paths, paths)``
     of the base run; 0 leaves the section out); ``cashflow_funds``: the funds whose account it
     follows (default: the first fund run by an insurer). ``progress``: a ``tqdm.auto`` bar
-    naming each stage (a widget in a notebook).
+    naming each stage (a widget in a notebook). ``extra_sections``: sections made
+    elsewhere (e.g. :func:`simulation.report.ledger.against_section`), placed before the methods.
     """
     if cashflow_paths < 0:
         raise FundsimError(
@@ -204,6 +206,7 @@ def build_report(
         cashflow_funds=cashflow_funds,
         lang=lang,
     )
+    sections[-1:-1] = list(extra_sections)  # before the methods appendix
     tables = ordered(numbers.tables)
     resolved = scenario_table(scenario)
 

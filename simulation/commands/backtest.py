@@ -1,0 +1,69 @@
+"""``fundsim backtest SCENARIO --history H.csv [--fund F] [--out scores.csv] [--figure fan.png]``:
+calibrate on the settled years before each year from the third on, forecast it (and the next two
+years), and score the forecasts against what happened: PIT, 50% and 90% coverage, bias and CRPS
+(see ``simulation/history/backtest.py``). Prints the summary per component and horizon."""
+
+from __future__ import annotations
+
+import argparse
+import io
+
+from ..outputs import all_or_nothing, check_output_files, write_atomic
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "backtest",
+        help="score calibrated forecasts against the settled years (PIT, coverage, bias, CRPS)",
+        description=__doc__.split("\n\n", 1)[0].split(":", 1)[1] if __doc__ else None,
+    )
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--history", required=True, metavar="H.csv", help="the settled-years table")
+    p.add_argument("--fund", default=None, help="the fund (default: the first with admissions)")
+    p.add_argument("--out", metavar="FILE.csv", help="write every forecast and its scores")
+    p.add_argument(
+        "--figure", metavar="FILE.png", help="write the fan of forecasts against actuals"
+    )
+    p.set_defaults(func=run)
+
+
+def fan_figure(scores, buf) -> None:
+    """Per component: the actuals, and each one-year-ahead forecast's 50% and 90% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comps = list(dict.fromkeys(scores["component"]))
+    fig, axes = plt.subplots(1, len(comps), figsize=(4.5 * len(comps), 3.4), squeeze=False)
+    for ax, comp in zip(axes[0], comps, strict=True):
+        g = scores[(scores.component == comp) & (scores.horizon == 1)]
+        ax.fill_between(g.year, g.q05, g.q95, alpha=0.2, label="90%")
+        ax.fill_between(g.year, g.q25, g.q75, alpha=0.35, label="50%")
+        ax.plot(g.year, g.q50, "-", label="median forecast")
+        ax.plot(g.year, g.actual, "o", color="k", label="actual")
+        ax.set_title(f"{g.fund.iloc[0] if len(g) else ''}: {comp}, one year ahead")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..history.backtest import backtest, summarise
+    from ..history.table import read_history
+    from ..scenario import load_scenario
+
+    check_output_files({"--out": args.out, "--figure": args.figure})
+    scenario = load_scenario(args.scenario)
+    history = read_history(args.history, scenario)
+    scores = backtest(scenario, history, args.fund)
+    with all_or_nothing():
+        if args.out:
+            write_atomic(args.out, scores.to_csv(index=False))
+        if args.figure:
+            buf = io.BytesIO()
+            fan_figure(scores, buf)
+            write_atomic(args.figure, buf.getvalue())
+    print(summarise(scores).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
