@@ -39,6 +39,7 @@ from ..report.compare import unique_names
 from ..report.i18n import LANGS
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, progress_bar
+from .run import add_method_arg
 
 DEFAULT_OUT = "reports/{scenario}/{date}"
 OUT_FIELDS = ("scenario", "date", "month", "time", "seed", "paths", "lang")
@@ -84,6 +85,7 @@ def add_report_args(
         + (f" (default {' '.join(variants_default)})" if variants_default else ""),
     )
     add_engine_args(p)
+    add_method_arg(p)
     p.add_argument(
         "--out", metavar="DIR", default=out_default, help=f"report folder (default {out_default})"
     )
@@ -230,7 +232,13 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
             t1 = time.perf_counter()
             results.append(
                 run_engine(
-                    s, paths=req.paths, seed=req.seed, years=req.years, runner=runner, progress=bar
+                    s,
+                    paths=req.paths,
+                    seed=req.seed,
+                    years=req.years,
+                    runner=runner,
+                    progress=bar,
+                    method=getattr(args, "method", "full"),
                 )
             )
             log.info("ran %s: %d paths in %.1f s", label, req.paths, time.perf_counter() - t1)
@@ -244,7 +252,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         variant_names=names,
         scenario_files=[req.scenario, *req.variants],
         now=started,
-        extra_manifest={"command": " ".join(sys.argv)},
+        extra_manifest={"command": " ".join(sys.argv), "method": getattr(args, "method", "full")},
         cashflow_paths=cashflow_paths,
         cashflow_funds=cashflow_funds,
     )

@@ -16,6 +16,7 @@ from ..errors import FundsimError
 from ..scenario import validate_raw
 from ..scenario.load import resolve_raw
 from ._common import add_engine_args, print_summary, uses_dask
+from .run import add_method_arg
 
 MEASURES = [
     "claims_mean",
@@ -40,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fund", default=None, help="fund to tabulate (default: every fund)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     add_engine_args(p)
+    add_method_arg(p)
     p.set_defaults(func=run)
 
 
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             years=args.years,
             client=client,
             threads=args.threads,
+            method=args.method,
         )
     frames = []
     for label, value in zip(labels, values, strict=True):
