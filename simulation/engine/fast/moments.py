@@ -107,6 +107,9 @@ class CascadeShape:
     """Fund indices paid by the annual layers."""
     pa_funds: tuple[int, ...] = ()
     """Fund indices paid by the per-admission layers."""
+    changed: bool = False
+    """A rule change is in force: the old rules' columns are filled (else they stay 0 and the
+    caller reads the new rules' payments for them)."""
 
     def additive(self, basis: Basis) -> tuple[list[int], list[int]]:
         """Basis columns of the additive amounts and their index in ``LevelClaims.additive``
@@ -114,8 +117,8 @@ class CascadeShape:
         nl = basis.n_layers
         cols, idx = [], []
         for k, j in enumerate(self.per_admission):
-            cols += [j, nl + j]
-            idx += [k, k]
+            cols += [j, nl + j] if self.changed else [j]
+            idx += [k, k] if self.changed else [k]
         k0 = len(self.per_admission)
         return cols + [basis.total_cost, basis.admissions], idx + [k0, k0 + 1]
 
@@ -150,7 +153,7 @@ def cascade_shape(
         types = tuple(int(t) for t in np.flatnonzero(casc.layers[an[0]].claim_types)) if an else ()
         shapes.append((pa, an, types))
     pa, an, types = shapes[0]
-    an_old = an
+    an_old: tuple[int, ...] = ()  # no rule change: the old rules' payments are the new ones
     if old is not None:
         pa_old, an_old, types_old = shapes[1]
         same = pa_old == pa and all(
@@ -173,7 +176,7 @@ def cascade_shape(
             f"fast method: a fund pays category {cc.categories[c]!r} through both per-admission and "
             "annual cumulative layers; its beneficiaries cannot be counted: use method 'full'"
         )
-    return CascadeShape(pa, an, an_old, types, annual_funds, pa_funds)
+    return CascadeShape(pa, an, an_old, types, annual_funds, pa_funds, old is not None)
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,24 @@ class ClaimTables:
     memo: dict
     """Per (claim type, level mix): the mixed correlations (filled on first use)."""
 
+    @property
+    def g_transposed(self) -> NDArray[np.float64]:
+        """``(n_G, 2 n)``: the G columns, contiguous by column."""
+        if "gt" not in self.memo:
+            self.memo["gt"] = np.ascontiguousarray(self.g_grid.T)
+        return self.memo["gt"]
+
+    @property
+    def g_products(self) -> NDArray[np.float64]:
+        """``(n_pairs, 2 n)``: the products ``G_i G_j`` (``i <= j``) at the grid points (computed
+        once; the pairs in ``memo["pairs"]``)."""
+        if "products" not in self.memo:
+            g = self.g_grid
+            i, j = np.triu_indices(g.shape[1])
+            self.memo["products"] = np.ascontiguousarray((g[:, i] * g[:, j]).T)
+            self.memo["pairs"] = (i, j)
+        return self.memo["products"]
+
     def correlations(self, t: int, mix: NDArray) -> NDArray[np.float64]:
         """``(n_additive, n_G, 2 n)``: ``c[a, g, s] = sum_points w a G(y + s)`` over the near
         points of claim type ``t`` with level mix ``mix``."""
@@ -357,9 +378,13 @@ def claim_tables(
     step: float,
     n: int,
     n_share_nodes: int = 16,
+    level_cache: dict | None = None,
 ) -> ClaimTables:
     """:class:`ClaimTables` of category ``c`` (``severities[t, lv] = (law, level config)``, the law
-    already scaled by the year's trend and the cost multiplier)."""
+    already scaled by the year's trend and the cost multiplier). ``level_cache``: a dict shared
+    by the categories of one year and cost multiplier (same ``severities``, ``step``, ``n``):
+    categories whose per-admission schedules are the same share their claims' tables."""
+    level_cache = {} if level_cache is None else level_cache
     shape = cascade_shape(cc, old, c, fund_index)
     s_grid = step * np.arange(3 * n, dtype=np.float64)
 
@@ -376,6 +401,28 @@ def claim_tables(
     levels = {}
     cost = step * np.arange(n, dtype=np.float64)
     for (t, lv), (sev, cfg) in severities.items():
+        signature = (
+            t,
+            lv,
+            tuple(
+                (
+                    j,
+                    pa_fund[k],
+                    cc.layers[j].lower[c, lv].tobytes(),
+                    cc.layers[j].upper[c, lv].tobytes(),
+                    cc.layers[j].ratio[c, lv].tobytes(),
+                    float(cc.layers[j].cap[c]),
+                    bool(cc.layers[j].claim_types[t]),
+                    cc.layers[j].base,
+                )
+                for k, j in enumerate(shape.per_admission)
+            ),
+            cc.layers[shape.annual[0]].base if shape.annual else None,
+            t in shape.annual_types,
+        )
+        if signature in level_cache:
+            levels[t, lv] = level_cache[signature]
+            continue
         grid: GridSeverity = discretise_severity(sev, step, n)
         nodes, weights = beta_quadrature(cfg.in_policy_mean, cfg.in_policy_sd, n_share_nodes)
         keep = np.flatnonzero(grid.masses > 0.0)
@@ -416,6 +463,7 @@ def claim_tables(
             y_masses, np.fft.rfft(y_masses, 2 * n), corr, paid_prob,
             wa.sum(axis=0), a.T @ wa, y[far], w[far], a[far],
         )  # fmt: skip
+        level_cache[signature] = levels[t, lv]
     return ClaimTables(
         step, n, shape, levels, g_long[: 2 * n], g_of, shape.pa_funds, g_transform, length, {}
     )
@@ -482,9 +530,12 @@ def person_moments(
         }
         log_phi = sum(logs.values())
         p_s = np.fft.irfft(np.exp(log_phi), 2 * n)
-        g = tab.g_grid
-        g1 = p_s @ g
-        g2 = (g * p_s[:, None]).T @ g
+        g1 = tab.g_transposed @ p_s
+        upper = tab.g_products @ p_s
+        i, j = tab.memo["pairs"]
+        g2 = np.zeros((len(g1), len(g1)))
+        g2[i, j] = upper
+        g2[j, i] = upper
         # far atoms: one far claim plus the mean of the others (first order)
         s_bar = float(np.dot(tab.step * np.arange(2 * n), p_s) / max(p_s.sum(), 1e-300))
         for t in s_types:
@@ -506,7 +557,7 @@ def person_moments(
                 log_star = log_phi + disp[t] * logs[t]
                 p_star = np.fft.irfft(np.exp(log_star), 2 * n) if disp[t] > 0 else p_s
                 corr = tab.correlations(t, person.mixes[t])  # (n_add, n_G, 2n)
-                cross += m[t] * np.einsum("s,ags->ag", p_star, corr)
+                cross += m[t] * (corr @ p_star)
                 s_star = s_bar
             else:
                 # claims of a type outside S: independent of the rest of S given the count

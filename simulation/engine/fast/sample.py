@@ -125,6 +125,7 @@ class YearTables:
         self.n = n
         self._claims: dict[tuple[float, int], ClaimTables] = {}
         self._step: dict[float, float] = {}
+        self._levels: dict[tuple[float, float], tuple[dict, dict]] = {}
 
     def step(self, cost: float) -> float:
         if cost not in self._step:
@@ -134,9 +135,19 @@ class YearTables:
     def claims(self, cost: float, c: int, step: float) -> ClaimTables:
         key = (cost, c, step)
         if key not in self._claims:
-            sev = _severities(self.plan.scenario, self.yp.year, cost)
+            if (cost, step) not in self._levels:
+                sev = _severities(self.plan.scenario, self.yp.year, cost)
+                self._levels[cost, step] = (sev, {})
+            sev, shared = self._levels[cost, step]
             self._claims[key] = claim_tables(
-                self.yp.cascade, self.yp.cascade_old, c, sev, self.fund_index, step, self.n
+                self.yp.cascade,
+                self.yp.cascade_old,
+                c,
+                sev,
+                self.fund_index,
+                step,
+                self.n,
+                level_cache=shared,
             )
         return self._claims[key]
 
