@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         tail_quantile=args.tail_quantile,
     )
     with all_or_nothing():  # the fragment and the plots appear together, or none does
-        write_atomic(args.out, fitting.to_fragment(result))
+        write_atomic(args.out, fitting.to_fragment(result, parameter_uncertainty=True))
         if args.qq_plot:
             fitting.plot_qq(result, args.qq_plot)
         if args.me_plot:

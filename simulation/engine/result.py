@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from .factors import FactorPaths
     from .plan import RunPlan
     from .run import RunInfo
 
@@ -45,6 +46,33 @@ def _qname(q: float) -> str:
     return "q" + f"{q:.3f}".split(".")[1].rstrip("0").ljust(2, "0")
 
 
+def variance_split(values: np.ndarray, features: np.ndarray | None) -> tuple[float, float]:
+    """``(systematic, process)`` parts of the variance of ``values`` (one per path), by the law of
+    total variance ``Var S = Var E[S | F] + E Var(S | F)``, with ``E[S | F]`` estimated by least
+    squares on the factors ``features`` ``(paths, p)`` (their logarithms and, with at least 10
+    paths per term, their squares and products): process = the residual variance with ``paths -
+    terms`` degrees of freedom, systematic = total - process (at least 0). No factors: all process.
+    """
+    k = values.shape[0]
+    total = float(values.var(ddof=1)) if k > 1 else 0.0
+    if features is None or features.shape[1] == 0 or k < 3:
+        return 0.0, total
+    x = features[:, features.std(axis=0) > 0]
+    if x.shape[1] == 0:
+        return 0.0, total
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    if k >= 10 * (x.shape[1] * (x.shape[1] + 3) // 2 + 1):
+        i, j = np.triu_indices(x.shape[1])
+        x = np.hstack([x, x[:, i] * x[:, j]])
+    if k <= x.shape[1] + 2:
+        return 0.0, total
+    design = np.hstack([np.ones((k, 1)), x])
+    coef, *_ = np.linalg.lstsq(design, values, rcond=None)
+    resid = values - design @ coef
+    process = float(resid @ resid / (k - design.shape[1]))
+    return max(total - process, 0.0), min(process, total)
+
+
 @dataclass(frozen=True)
 class SimulationResult:
     plan: RunPlan
@@ -53,6 +81,8 @@ class SimulationResult:
     money: dict[str, np.ndarray]
     """Per-path fund flows after the contracts, shape (paths, years, funds)."""
     info: RunInfo
+    factors: FactorPaths | None = None
+    """The systematic factors of every path (None when systematic risk is off)."""
 
     @property
     def n_paths(self) -> int:
@@ -79,6 +109,9 @@ class SimulationResult:
         for m in POPULATION_MEASURES:
             cols[m] = np.repeat(self.sims[m][:, :, 0].reshape(-1), nf)
         cols["catastrophic_share"] = np.repeat(self.catastrophic_share().reshape(-1), nf)
+        if self.factors is not None:
+            for name, v in self.factors.columns().items():
+                cols[name] = np.repeat(v.reshape(-1), nf)
         return pd.DataFrame(cols, index=idx).reset_index()
 
     @property
@@ -117,6 +150,11 @@ class SimulationResult:
         k = self.n_paths
         rows = []
         cat_share = self.catastrophic_share()
+        fcols = self.factors.columns() if self.factors is not None else {}
+        flog = {
+            n: (v if n.startswith(("event_", "draw_")) else np.log(np.maximum(v, 1e-300)))
+            for n, v in fcols.items()
+        }
         for y, year in enumerate(self.years):
             for f, fund in enumerate(self.plan.funds):
                 row: dict[str, Any] = {"fund": fund, "year": year, "paths": k}
@@ -141,6 +179,19 @@ class SimulationResult:
                     row[f"claims_{_qname(q)}"] = float(np.quantile(claims, q))
                     row[f"insurer_result_{_qname(q)}"] = float(np.quantile(result, q))
                 row["insurer_result_sd"] = float(result.std(ddof=1)) if k > 1 else 0.0
+                # law of total variance: this year's factors for claims, the term's so far for
+                # the insurer's result
+                now = np.stack([v[:, y] for v in flog.values()], 1) if flog else None
+                upto = np.hstack([v[:, : y + 1] for v in flog.values()]) if flog else None
+                for name, values, feats in (
+                    ("claims", claims, now),
+                    ("insurer_result", result, upto),
+                ):
+                    sys_v, proc_v = variance_split(values, feats)
+                    row[f"{name}_var_systematic"] = sys_v
+                    row[f"{name}_var_process"] = proc_v
+                    tot = sys_v + proc_v
+                    row[f"{name}_systematic_share"] = sys_v / tot if tot > 0 else 0.0
                 prob("p_deficit", self.money["surplus"][:, y, f] < 0)
                 prob("p_insurer_loss", self.money["insurer_result_net"][:, y, f] < 0)
                 q005 = float(np.quantile(result, 0.005))

@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import FundsimError
 from ..rules.contract import policy_change_subsidy, settle_term, settle_year
 from ..scenario.schema import ContractKind, Scenario
+from .factors import draw_factors
 from .plan import RunPlan, build_plan
 from .result import SimulationResult
 from .simulate import Arrays, measure_shapes, simulate_block
@@ -284,4 +285,5 @@ def run(
         timings={"plan_s": t1 - t0, "simulate_s": t2 - t1, "settle_s": t3 - t2},
         runner=runner_name(runner),
     )
-    return SimulationResult(plan=plan, sims=sims, money=money, info=info)
+    factors = draw_factors(plan, seed, range(paths)) if scenario.systematic.enabled else None
+    return SimulationResult(plan=plan, sims=sims, money=money, info=info, factors=factors)

@@ -49,11 +49,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
 
-from ..models.frequency import sample_claimants
+from ..models.frequency import claim_probability, count_sf, sample_claimants
+from ..scenario.schema import CLAIM_TYPES
+from .factors import FactorPaths, draw_factors
 from .kernel import (
     next_double,
     pay_admission,
@@ -64,7 +67,7 @@ from .kernel import (
     start_person,
     table_quantile,
 )
-from .plan import GroupPlan, GroupTables, RunPlan, YearPlan
+from .plan import GroupPlan, GroupTables, RunPlan, YearPlan, _cumulative_weights
 from .streams import BLOCK_PATHS, block_paths, stream
 
 Arrays = dict[str, np.ndarray]
@@ -109,7 +112,7 @@ def _grow(rec, need):
 @nb.njit(cache=True, nogil=True)
 def _group_paths(
     s, n_paths, record, k, overlap, tables, sev, share_tab, cascade, cascade_old, has_old,
-    n_funds, catastrophic_share, agg,
+    n_funds, catastrophic_share, agg, tix, cscale,
 ):  # fmt: skip
     """Draw and pay ``n_paths`` paths of one group (see the module docstring), adding each path's
     sums into ``agg[path]``: fund claims, the same under the old rules, beneficiaries by fund,
@@ -120,6 +123,9 @@ def _group_paths(
     types. One pass, person by person: the person's admissions are drawn into small buffers (in
     time order), paid through the cascade (:func:`.kernel.pay_admission`) and added into the
     path's sums, admission by admission and layer by layer, in a fixed order.
+    The count, segment and level tables have a leading axis of table sets: path ``p`` uses set
+    ``tix[p]`` (one set for process risk alone; one per path under systematic factors), and its
+    costs are multiplied by ``cscale[tix[p], claim type, level]`` (exactly 1 without factors).
     Returns the new state and the admissions of path ``record`` (columns ``_REC_COLUMNS`` then the
     payments by layer; none when ``record < 0``); the paths before ``record`` are drawn (to advance
     the stream) but not paid.
@@ -132,8 +138,8 @@ def _group_paths(
     n_layers_old = fund_old.shape[0]
     n_ct = claim_type.shape[0]
     n_seg = seg_start.shape[0]
-    n_lev = level_cum.shape[2]  # hospital levels (a schedule row is category * n_lev + level)
-    n_sf = count_sf.shape[1]
+    n_lev = level_cum.shape[3]  # hospital levels (a schedule row is category * n_lev + level)
+    n_sf = count_sf.shape[2]
     cap = (n_sf + 1) * n_ct  # one person's most admissions
     b_time = np.empty(cap)
     b_cat = np.empty(cap, dtype=np.int64)
@@ -165,6 +171,7 @@ def _group_paths(
     n_rec = 0
     mu, sigma = income[0], income[1]
     for path in range(n_paths):
+        ti = tix[path]
         persons = 0
         for t in range(n_ct):
             shared[t] = overlap[path, t]
@@ -195,10 +202,10 @@ def _group_paths(
                 # (the first comparison, and those of segments and levels below, are added up
                 # rather than branched on: mispredicted branches cost more than the draws)
                 v, s = next_double(s)
-                w = s0[t] * (1.0 - v)
-                count = 1 + np.int64(count_sf[t, 0] > w)
+                w = s0[ti, t] * (1.0 - v)
+                count = 1 + np.int64(count_sf[ti, t, 0] > w)
                 if count == 2:
-                    while count <= n_sf and count_sf[t, count - 1] > w:
+                    while count <= n_sf and count_sf[ti, t, count - 1] > w:
                         count += 1
                 ct = claim_type[t]
                 for _ in range(count):
@@ -206,21 +213,22 @@ def _group_paths(
                     u, s = next_double(s)
                     g = 0
                     for h in range(n_seg - 1):
-                        g += np.int64(u >= seg_cum[t, h])
-                    below = seg_cum[t, g - 1] if g > 0 else 0.0
-                    frac = (u - below) / (seg_cum[t, g] - below)
+                        g += np.int64(u >= seg_cum[ti, t, h])
+                    below = seg_cum[ti, t, g - 1] if g > 0 else 0.0
+                    frac = (u - below) / (seg_cum[ti, t, g] - below)
                     lvl = fixed_level[t, g]
                     if lvl < 0:
                         v, s = next_double(s)
                         lvl = 0
                         for h in range(n_lev - 1):
-                            lvl += np.int64(v >= level_cum[t, g, h])
+                            lvl += np.int64(v >= level_cum[ti, t, g, h])
                     cost, s = sample_cost(
                         s,
                         (sev[ct, lvl, 0], sev[ct, lvl, 1], sev[ct, lvl, 2], sev[ct, lvl, 3],
                          sev[ct, lvl, 4], sev[ct, lvl, 5], sev[ct, lvl, 6], sev[ct, lvl, 7],
                          sev[ct, lvl, 8], sev[ct, lvl, 9]),
                     )  # fmt: skip
+                    cost *= cscale[ti, ct, lvl]
                     if share[t, lvl, 1] == 0.0:
                         part = share[t, lvl, 0]
                     else:
@@ -319,14 +327,94 @@ def _group_paths(
 # --------------------------------------------------------------------------- one group, one block
 
 
-def _claimants(rng: np.random.Generator, g: GroupPlan) -> tuple[np.ndarray, np.ndarray]:
-    """Step 1 for the whole block: claimants ``k`` and overlaps, each ``(BLOCK_PATHS, n_ct)``."""
+@dataclass(frozen=True)
+class PathTables:
+    """A group's kernel tables for some paths: ``arrays`` as :attr:`GroupTables.arrays` but with a
+    leading axis of table sets on ``claim_probability``, ``count_sf``, ``seg_cum`` and
+    ``level_cum``; ``cscale`` ``(n_sets, n_claim_types, n_levels)`` the cost multipliers; ``means``
+    ``(n_sets, n_ct)`` the expected claims per person (None: the plan's, one set for all paths)."""
+
+    arrays: tuple
+    cscale: np.ndarray
+    means: np.ndarray | None
+
+
+def process_tables(tab: GroupTables) -> PathTables:
+    """Process risk alone: one table set (the plan's), costs multiplied by exactly 1."""
+    a = tab.arrays
+    arrays = (a[0], a[1][None], a[2][None], a[3][None], a[4][None], *a[5:])
+    return PathTables(arrays, np.ones((1, len(CLAIM_TYPES), tab.level_cum.shape[2])), None)
+
+
+def _sf_tables(means: np.ndarray, kind, dispersion: float) -> np.ndarray:
+    """``P(N > n)``, ``n = 1, 2, ...`` for each mean (rows), as far as the largest needs
+    (:func:`simulation.models.frequency._sf_table`'s rule)."""
+    s0 = np.asarray(claim_probability(means, kind, dispersion))
+    size = 16
+    while True:
+        table = count_sf(np.arange(1, size + 1)[None, :], means[:, None], kind, dispersion)
+        if (table[:, -1] <= s0 * 1e-17).all() or size >= 1 << 24:
+            return table
+        size *= 4
+
+
+def factor_tables(
+    g: GroupPlan, tab: GroupTables, fac: FactorPaths, y: int, cell: int
+) -> PathTables:
+    """One table set per path of ``fac`` under its factors for year index ``y`` (cell index
+    ``cell`` of the factors' cell axis): the expected claims at level ``l`` of a segment are
+    multiplied by ``frequency[p, y, t, l, cell]`` (the segment weights and level mixes follow),
+    costs by ``cost[p, y, t, l, cell]``."""
+    n, n_lev = len(fac.paths), tab.level_cum.shape[2]
+    n_ct, n_seg = len(g.claims), len(g.seg_start)
+    c = cell if fac.frequency.shape[4] > 1 else 0
+    means = np.empty((n, n_ct))
+    seg_cum = np.broadcast_to(tab.seg_cum, (n, n_ct, n_seg)).copy()
+    level_cum = np.broadcast_to(tab.level_cum, (n, n_ct, n_seg, n_lev)).copy()
+    sfs = []
+    for t, cp in enumerate(g.claims):
+        fm = fac.frequency[:, y, cp.claim_type, :, c]
+        if fm.shape[1] == 1:
+            means[:, t] = cp.mean * fm[:, 0]
+        else:
+            probs = np.diff(cp.level_cum, prepend=0.0, axis=1)  # (n_seg, n_lev)
+            weighted = probs[None, :, :] * fm[:, None, :]  # (n, n_seg, n_lev)
+            seg_means = cp.mean * cp.seg_weights[None, :] * weighted.sum(axis=2)
+            means[:, t] = seg_means.sum(axis=1)
+            for i in range(n):
+                if means[i, t] > 0:
+                    seg_cum[i, t] = _cumulative_weights(seg_means[i] / means[i, t])
+            lc = np.cumsum(weighted, axis=2) / np.maximum(
+                weighted.sum(axis=2, keepdims=True), 1e-300
+            )
+            lc[:, :, -1] = 1.0
+            level_cum[:, t] = lc
+        sfs.append(_sf_tables(means[:, t], cp.kind, cp.dispersion))
+    width = max(t.shape[1] for t in sfs)
+    sf = np.zeros((n, n_ct, width))
+    s0 = np.empty((n, n_ct))
+    for t, cp in enumerate(g.claims):
+        sf[:, t, : sfs[t].shape[1]] = sfs[t]
+        s0[:, t] = claim_probability(means[:, t], cp.kind, cp.dispersion)
+    cscale = np.ascontiguousarray(
+        np.broadcast_to(fac.cost[:, y, :, :, c], (n, len(CLAIM_TYPES), n_lev))
+    )
+    a = tab.arrays
+    return PathTables((a[0], s0, sf, seg_cum, level_cum, *a[5:]), cscale, means)
+
+
+def _claimants(
+    rng: np.random.Generator, g: GroupPlan, means: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1 for the whole block: claimants ``k`` and overlaps, each ``(BLOCK_PATHS, n_ct)``
+    (``means``: expected claims per person by path and claim type, default the plan's)."""
     n_ct = len(g.claims)
     k = np.zeros((BLOCK_PATHS, n_ct), dtype=np.int64)
     overlap = np.zeros((BLOCK_PATHS, n_ct), dtype=np.int64)
     persons = np.zeros(BLOCK_PATHS, dtype=np.int64)
     for t, cp in enumerate(g.claims):
-        k[:, t] = sample_claimants(rng, g.count, cp.mean, cp.kind, cp.dispersion, size=BLOCK_PATHS)
+        mean = cp.mean if means is None else means[:, t]
+        k[:, t] = sample_claimants(rng, g.count, mean, cp.kind, cp.dispersion, size=BLOCK_PATHS)
         if t > 0:
             overlap[:, t] = rng.hypergeometric(persons, g.count - persons, k[:, t])
         persons += k[:, t] - overlap[:, t]
@@ -334,26 +422,33 @@ def _claimants(rng: np.random.Generator, g: GroupPlan) -> tuple[np.ndarray, np.n
 
 
 def _draw_paths(
-    plan: RunPlan, yp: YearPlan, tab: GroupTables, state: tuple, k: np.ndarray,
-    overlap: np.ndarray, record: int = -1,
+    plan: RunPlan, yp: YearPlan, tab: PathTables, state: tuple, k: np.ndarray,
+    overlap: np.ndarray, record: int = -1, tix: np.ndarray | None = None,
 ) -> tuple[tuple, np.ndarray, np.ndarray]:  # fmt: skip
     """Draw and pay a group's paths from the stream state ``state`` (``k``, ``overlap``: the
     claimants of those paths, :func:`_claimants`). Returns the state after them (``uint64``), the
-    per-path sums ``(paths, 3 n_funds + n_layers + 5)`` and the admissions of path ``record``."""
+    per-path sums ``(paths, 3 n_funds + n_layers + 5)`` and the admissions of path ``record``.
+    ``tix``: the table set of each path (default: set 0 for every path with one set, else set i
+    for path i)."""
     nf = len(plan.funds)
+    if isinstance(tab, GroupTables):
+        tab = process_tables(tab)
+    if tix is None:
+        n_sets = tab.cscale.shape[0]
+        tix = np.zeros(k.shape[0], np.int64) if n_sets == 1 else np.arange(k.shape[0])
     agg = np.zeros((k.shape[0], 3 * nf + len(plan.layers) + 5))
     old = yp.packed_old if yp.packed_old is not None else yp.packed
     state, rec = _group_paths(
         state, k.shape[0], record, k, overlap, tab.arrays, yp.severity_table, yp.share_tables,
         yp.packed.arrays, old.arrays, yp.packed_old is not None, nf,
-        plan.scenario.economy.catastrophic_share, agg,
+        plan.scenario.economy.catastrophic_share, agg, tix, tab.cscale,
     )  # fmt: skip
     # (numba returns the state as Python ints: back to uint64 for the next call)
     return tuple(np.uint64(v) for v in state), agg, rec
 
 
 def _run_group(
-    plan: RunPlan, yp: YearPlan, g: GroupPlan, tab: GroupTables, rng: np.random.Generator,
+    plan: RunPlan, yp: YearPlan, g: GroupPlan, tab: PathTables, rng: np.random.Generator,
     n_paths: int, record: int = -1,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Per-path sums ``(n_paths, 3 n_funds + n_layers + 5)`` of a group, and the admissions of path
@@ -361,7 +456,9 @@ def _run_group(
     if not g.claims:
         width = 3 * len(plan.funds) + len(plan.layers) + 5
         return np.zeros((n_paths, width)), np.empty((0, len(_REC_COLUMNS) + len(plan.layers)))
-    k, overlap = _claimants(rng, g)
+    if isinstance(tab, GroupTables):
+        tab = process_tables(tab)
+    k, overlap = _claimants(rng, g, tab.means)
     state, agg, rec = _draw_paths(
         plan, yp, tab, pcg_state(rng), k[:n_paths], overlap[:n_paths], record
     )
@@ -390,6 +487,14 @@ def _add_group(out: Arrays, y: int, category: int, agg: np.ndarray, nf: int, nl:
         out[name][:, y, 0] += agg[:, tail + col]
 
 
+def block_factors(plan: RunPlan, seed: int, block: int) -> FactorPaths | None:
+    """The systematic factors of a block's :data:`BLOCK_PATHS` paths (all of them: the claimants
+    are drawn for the whole block), or None when systematic risk is off."""
+    if not plan.scenario.systematic.enabled:
+        return None
+    return draw_factors(plan, seed, range(block * BLOCK_PATHS, (block + 1) * BLOCK_PATHS))
+
+
 def simulate_block(plan: RunPlan, seed: int, block: int, paths: int) -> tuple[int, Arrays]:
     """Simulate the paths of block ``block`` (of a run of ``paths`` paths).
 
@@ -402,10 +507,17 @@ def simulate_block(plan: RunPlan, seed: int, block: int, paths: int) -> tuple[in
         name: np.zeros((len(rows), n_years, width)) for name, width in measure_shapes(plan).items()
     }
     nf, nl = len(plan.funds), len(plan.layers)
+    fac = block_factors(plan, seed, block)
+    cells = {c: i for i, c in enumerate(plan.scenario.population.cells)}
     for y, yp in enumerate(plan.years):
         for g, tab in zip(yp.groups, yp.tables, strict=True):
             rng = stream(seed, block, yp.year, g.key)
-            agg, _ = _run_group(plan, yp, g, tab, rng, len(rows))
+            pt = (
+                factor_tables(g, tab, fac, y, cells[g.cell])
+                if fac is not None and g.claims
+                else process_tables(tab)
+            )
+            agg, _ = _run_group(plan, yp, g, pt, rng, len(rows))
             _add_group(out, y, g.start_category, agg, nf, nl)
     return block, out
 
@@ -450,6 +562,8 @@ def block_claims(
     rows_of_block = block_paths(block, paths if paths is not None else (block + 1) * BLOCK_PATHS)
     streams: dict[tuple[int, int], tuple] = {}
     nf = len(plan.funds)
+    fac = block_factors(plan, seed, block)
+    cells = {c: i for i, c in enumerate(plan.scenario.population.cells)}
     for offset, path in enumerate(rows_of_block):
         years = []
         sums = {
@@ -463,12 +577,18 @@ def block_claims(
                     continue
                 if (y, gi) not in streams:
                     rng = stream(seed, block, yp.year, g.key)
-                    k, overlap = _claimants(rng, g)
-                    streams[y, gi] = (pcg_state(rng), k, overlap)
-                state, k, overlap = streams[y, gi]
+                    pt = (
+                        factor_tables(g, tab, fac, y, cells[g.cell])
+                        if fac is not None
+                        else process_tables(tab)
+                    )
+                    k, overlap = _claimants(rng, g, pt.means)
+                    streams[y, gi] = (pcg_state(rng), k, overlap, pt)
+                state, k, overlap, pt = streams[y, gi]
                 one = slice(offset, offset + 1)
-                state, agg, rec = _draw_paths(plan, yp, tab, state, k[one], overlap[one], 0)
-                streams[y, gi] = (state, k, overlap)
+                tix = np.array([offset if pt.means is not None else 0], dtype=np.int64)
+                state, agg, rec = _draw_paths(plan, yp, pt, state, k[one], overlap[one], 0, tix)
+                streams[y, gi] = (state, k, overlap, pt)
                 sums["fund_claims"][y] += agg[0, :nf]
                 sums["fund_claims_old"][y] += agg[0, nf : 2 * nf]
                 if rec.shape[0] == 0:

@@ -55,7 +55,7 @@ def format_level_mix(mix: dict[str, Estimate]) -> str:
     )
 
 
-def to_fragment(result: FitResult) -> str:
+def to_fragment(result: FitResult, parameter_uncertainty: bool = False) -> str:
     """A TOML scenario fragment with the fitted parameters, in the scenario file's own schema.
 
     It holds only ``[claims.<type>.frequency]`` and ``[claims.<type>.severity]`` tables (no
@@ -77,7 +77,47 @@ def to_fragment(result: FitResult) -> str:
     for ct, f in result.claim_types.items():
         out += _frequency_lines(ct, f.frequency)
         out += _severity_lines(ct, f.severity)
+    if parameter_uncertainty:
+        out += parameter_uncertainty_lines(result)
     return "\n".join(out).rstrip() + "\n"
+
+
+def parameter_covariance(result: FitResult, ct: str) -> tuple[list[str], np.ndarray]:
+    """The names (:data:`~simulation.scenario.schema.PARAMETER_NAMES`) and covariance of the log
+    fitted parameters of claim type ``ct``: the default claim rate and each level's mean cost,
+    ``Var log x = (SE / x)^2`` (delta method). The frequency and each level's severity are fitted by
+    separate likelihoods on disjoint data (counts; the claims of one level), so their estimates are
+    independent and the matrix is diagonal. Parameters without a finite SE are left out."""
+    f = result.claim_types[ct]
+    ests = [("frequency.rate", f.frequency.default_rate)]
+    ests += [(f"severity.{lvl}.mean", fit.mean_yuan) for lvl, fit in f.severity.levels.items()]
+    names, var = [], []
+    for name, est in ests:
+        if math.isfinite(est.se) and est.value > 0:
+            names.append(name)
+            var.append((est.se / est.value) ** 2)
+    return names, np.diag(var)
+
+
+def parameter_uncertainty_lines(result: FitResult) -> list[str]:
+    """``[systematic.parameters.<type>]`` tables: the covariance of the log fitted parameters
+    (:func:`parameter_covariance`), drawn once per path by the engine when the scenario sets
+    ``[systematic] enabled = true``."""
+    out = [
+        "# Parameter uncertainty: covariance of the log estimates (asymptotic normal, delta method);",
+        "# the engine draws them once per path when the scenario has [systematic] enabled = true.",
+    ]
+    for ct in result.claim_types:
+        names, cov = parameter_covariance(result, ct)
+        if not names:
+            continue
+        out.append(f"[systematic.parameters.{ct}]")
+        out.append("names = [" + ", ".join(f'"{n}"' for n in names) + "]")
+        rows = ", ".join("[" + ", ".join(_num(v, 6) for v in row) + "]" for row in cov)
+        out.append(f"covariance = [{rows}]")
+        out.append('source = "fundsim fit: inverse observed information, delta method"')
+        out.append("")
+    return out
 
 
 def _frequency_lines(ct: str, fr: FrequencyFit) -> list[str]:

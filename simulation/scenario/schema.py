@@ -638,6 +638,164 @@ class Fund(Frozen):
         return v
 
 
+# --------------------------------------------------------------------------- systematic risk
+
+
+class FactorLaw(StrEnum):
+    """Marginal law of a year's level multiplier (mean 1, coefficient of variation ``cv``)."""
+
+    LOGNORMAL = "lognormal"
+    GAMMA = "gamma"
+
+
+class FactorGroups(StrEnum):
+    """How cells share a level factor: one factor for all, or one per region or category."""
+
+    NONE = "none"
+    REGION = "region"
+    CATEGORY = "category"
+
+
+class LevelFactor(Frozen):
+    """A multiplier of one claim type's frequency or cost per path and policy year
+    (:mod:`simulation.engine.factors`): mean 1, coefficient of variation ``cv``, with an AR(1)
+    structure of coefficient ``phi`` on its standard normal driver (``random_walk``: the driver is a
+    random walk, lognormal only) and a per-path uncertain trend ``exp(delta k)``,
+    ``delta ~ Normal(0, trend_sd)``, ``k`` the policy year's index."""
+
+    cv: Annotated[float, Field(ge=0.0, le=2.0)]
+    law: Annotated[FactorLaw, _LAX] = FactorLaw.LOGNORMAL
+    phi: Annotated[float, Field(gt=-1.0, lt=1.0)] = 0.0
+    random_walk: bool = False
+    trend_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    groups: Annotated[FactorGroups, _LAX] = FactorGroups.NONE
+    correlation: Annotated[float, Field(ge=0.0, le=1.0)] | list[list[float]] = 1.0
+    """Between groups: one number (equicorrelation) or a matrix in the groups' sorted order."""
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> LevelFactor:
+        if self.random_walk and self.law is not FactorLaw.LOGNORMAL:
+            raise FieldProblem('expected law = "lognormal" with random_walk = true', ("law",))
+        if isinstance(self.correlation, list):
+            m = np.asarray(self.correlation, dtype=float)
+            if m.ndim != 2 or m.shape[0] != m.shape[1]:
+                raise FieldProblem("expected a square matrix", ("correlation",))
+            if (np.abs(m) > 1).any() or not np.allclose(np.diag(m), 1.0):
+                raise FieldProblem(
+                    "expected entries in [-1, 1] with 1 on the diagonal", ("correlation",)
+                )
+            if not np.allclose(m, m.T) or np.linalg.eigvalsh(m).min() < -1e-10:
+                raise FieldProblem(
+                    "expected a symmetric positive semi-definite matrix, found smallest "
+                    f"eigenvalue {np.linalg.eigvalsh((m + m.T) / 2).min():.3g}",
+                    ("correlation",),
+                )
+        return self
+
+
+EventEffect = dict[ClaimTypeName, dict[str, Annotated[float, Field(gt=0.0)]]]
+"""Multipliers by claim type and hospital level (or ``all``), e.g. ``{inpatient = {all = 0.9}}``."""
+
+
+class NamedEvent(Frozen):
+    """An event year (an epidemic, a new high-cost drug list): occurs with ``probability`` in each
+    policy year of each path, independently, and then multiplies frequency and cost."""
+
+    probability: Fraction
+    frequency: EventEffect = {}
+    cost: EventEffect = {}
+    source: str = ""
+
+
+PARAMETER_NAMES = ("frequency.rate", *(f"severity.{lvl.value}.mean" for lvl in HospitalLevel))
+"""Fitted parameters the engine can draw: on the log scale, the claim rate and each level's mean
+cost (their multipliers are reduced-form frequency and cost factors)."""
+
+
+class ParameterUncertainty(Frozen):
+    """The covariance of fitted parameters' logarithms (asymptotic normal, ``fundsim fit``): each
+    path draws ``theta ~ Normal(0, covariance)`` once and multiplies the parameter by
+    ``exp(theta)`` (the fitted value is the median)."""
+
+    names: list[str]
+    covariance: list[list[float]]
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> ParameterUncertainty:
+        for i, n in enumerate(self.names):
+            if n not in PARAMETER_NAMES:
+                raise FieldProblem(
+                    f"expected one of {', '.join(PARAMETER_NAMES)}, found {n!r}", ("names", i)
+                )
+        m = np.asarray(self.covariance, dtype=float)
+        k = len(self.names)
+        if m.shape != (k, k):
+            raise FieldProblem(
+                f"expected a {k} x {k} matrix (one row per name), found shape "
+                f"{' x '.join(map(str, m.shape))}",
+                ("covariance",),
+            )
+        if k and (not np.allclose(m, m.T) or np.linalg.eigvalsh(m).min() < -1e-12):
+            raise FieldProblem(
+                "expected a symmetric positive semi-definite matrix", ("covariance",)
+            )
+        return self
+
+
+class Systematic(Frozen):
+    """Systematic risk: factors common to every person of a path-year
+    (:mod:`simulation.engine.factors`). ``enabled = false`` (the default): process risk alone."""
+
+    enabled: bool = False
+    frequency: dict[ClaimTypeName, LevelFactor] = {}
+    cost: dict[ClaimTypeName, LevelFactor] = {}
+    events: dict[str, NamedEvent] = {}
+    parameters: dict[ClaimTypeName, ParameterUncertainty] = {}
+
+
+def _check_systematic(s: Scenario) -> None:
+    sy = s.systematic
+    for kind in ("frequency", "cost"):
+        for ct, f in getattr(sy, kind).items():
+            if ct not in s.claims:
+                raise ReferenceError_(
+                    ("systematic", kind, ct.value),
+                    f"claim type {ct.value!r} has no model in [claims]",
+                )
+            if isinstance(f.correlation, list):
+                attr = "region" if f.groups is FactorGroups.REGION else "category"
+                n = len({getattr(c, attr) for c in s.population.cells.values()})
+                if f.groups is FactorGroups.NONE:
+                    n = 1
+                if len(f.correlation) != n:
+                    raise ReferenceError_(
+                        ("systematic", kind, ct.value, "correlation"),
+                        f"expected a {n} x {n} matrix (one row per group), found {len(f.correlation)} rows",
+                    )
+    levels = {lvl.value for lvl in LEVELS} | {"all"}
+    for name, ev in sy.events.items():
+        for kind in ("frequency", "cost"):
+            for ct, by_level in getattr(ev, kind).items():
+                if ct not in s.claims:
+                    raise ReferenceError_(
+                        ("systematic", "events", name, kind, ct.value),
+                        f"claim type {ct.value!r} has no model in [claims]",
+                    )
+                for lvl in by_level:
+                    if lvl not in levels:
+                        raise ReferenceError_(
+                            ("systematic", "events", name, kind, ct.value, lvl),
+                            f"expected a hospital level ({', '.join(sorted(levels))}), found {lvl!r}",
+                        )
+    for ct in sy.parameters:
+        if ct not in s.claims:
+            raise ReferenceError_(
+                ("systematic", "parameters", ct.value), f"claim type {ct.value!r} has no model"
+            )
+
+
 # --------------------------------------------------------------------------- the scenario
 
 
@@ -651,7 +809,7 @@ class Economy(Frozen):
     10% and 25% of household consumption or income."""
 
 
-NOT_CHANGEABLE = ("name", "start_year", "horizon_years", "changes")
+NOT_CHANGEABLE = ("name", "start_year", "horizon_years", "changes", "systematic")
 """Top-level keys a ``[changes.YYYY]`` table may not set."""
 
 
@@ -677,10 +835,13 @@ class Scenario(Frozen):
     changes: dict[str, dict[str, Any]] = {}
     """Rule changes by year: ``[changes.2021]`` is merged onto the scenario from 2021 on (tables
     merge, other values replace; see :func:`simulation.scenario.resolve.scenario_for_year`)."""
+    systematic: Systematic = Systematic()
+    """Systematic risk (factors common to a path-year, :class:`Systematic`); off when absent."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
         _check_references(self)
+        _check_systematic(self)
         _name_dated(self, ())
         return self
 
