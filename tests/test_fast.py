@@ -145,49 +145,48 @@ def test_fast_agrees_with_full_on_a_small_roster():
         assert abs(b.std() / a.std() - 1) < 4 * se_ratio
 
 
-def test_interpolation_over_the_factors_is_measured_against_direct_evaluation():
-    # the grid's error: the fund means interpolated between grid points against the moments
-    # evaluated directly at the path's factor values, relative to the year total's process SD
-    from simulation.engine.fast.sample import _grid, _lagrange_weights
+def test_response_surface_over_the_factors_against_direct_evaluation():
+    # the surface's error: fund means from the quadratic surface in the multipliers against the
+    # moments evaluated directly at the path-year's own factor values, in process SDs
+    from simulation.engine.fast.sample import _surface, factor_logs
 
     s = henan_scaled(0.004, roster=False)
     k = 16
     rng = np.random.default_rng(0)
-    freq = np.exp(rng.normal(0, 0.06, (k, 1)))[:, :, None, None, None]
-    cost = np.exp(rng.normal(0, 0.05, (k, 1)))[:, :, None, None, None]
-    res = run_fast(s, paths=k, seed=1, years=1, frequency=freq, cost=cost, grid_points=4)
+    freq = np.exp(rng.normal(0, 0.06, (k, 1, 2)))[:, :, :, None, None]
+    cost = np.exp(rng.normal(0, 0.04, (k, 1, 2)))[:, :, :, None, None]
+    res = run_fast(s, paths=k, seed=1, years=1, frequency=freq, cost=cost)
+    assert res.info.timings["surface_error_process_sd"] < 0.25
     tab = YearTables(res.plan, 0)
-    fgrid = _grid(freq[:, 0, 0, 0, 0], 4)
-    cgrid = _grid(cost[:, 0, 0, 0, 0], 4)
-    h = tab.step(float(cgrid.max()))
+    x = np.exp(factor_logs(freq, cost, k, 1)[:, 0])
+    h = tab.step(tuple(x.max(axis=0)[2:]))
+    surf = _surface(tab, x, h, res.plan, 0)
+    assert len(surf.dims) == 4  # frequency and cost of both claim types
     layers = slice(0, len(res.plan.layers))
-    at = {}
-    for fv in fgrid:
-        for cv in cgrid:
-            at[fv, cv] = sum(m.mean for m in tab.moments(float(fv), float(cv), h))[layers]
-    for p in (0, 1):
-        fv, cv = float(freq[p, 0, 0, 0, 0]), float(cost[p, 0, 0, 0, 0])
-        per_cat = tab.moments(fv, cv, h)
+    for p in (3, 7):
+        per_cat = tab.moments(tuple(x[p, :2]), tuple(x[p, 2:]), h)
         direct = sum(m.mean for m in per_cat)[layers]
-        process_sd = np.sqrt(np.diag(sum(m.cov for m in per_cat)))[layers]
-        fi, fw = _lagrange_weights(fgrid, np.array([fv]))
-        ci, cw = _lagrange_weights(cgrid, np.array([cv]))
-        interp = sum(
-            fw[0, a] * cw[0, b] * at[fgrid[fi[0, a]], cgrid[ci[0, b]]]
-            for a in range(fi.shape[1])
-            for b in range(ci.shape[1])
-        )
-        err = np.abs(interp - direct) / process_sd
-        assert err.max() < 0.02, err  # under 2% of the process SD of the fund-year total
-        # and the run's own draws are centred on the interpolated means
-        assert np.all(np.isfinite(res.money["claims"][p, 0]))
+        sd = np.sqrt(np.diag(sum(m.cov for m in per_cat)))[layers]
+        model = surf.mean(x[p : p + 1])[0].sum(axis=0)[layers]
+        assert np.max(np.abs(model - direct) / sd) < 0.05
 
 
-def test_factors_must_be_one_multiplier_per_path_year():
+def test_fast_sees_the_full_engines_factors_path_by_path():
     s = henan_scaled(0.004)
-    freq = np.ones((4, 1, 2, 1, 1))
-    freq[:, :, 1] = 1.1  # chronic claims move apart from inpatient ones
-    with pytest.raises(FundsimError, match="one multiplier per path-year"):
+    assert s.systematic.enabled  # the shipped scenario has systematic risk on
+    full = run(s, paths=20, seed=9, years=2)
+    fast = run_fast(s, paths=20, seed=9, years=2)
+    np.testing.assert_array_equal(fast.factors.frequency, full.factors.frequency)
+    np.testing.assert_array_equal(fast.factors.cost, full.factors.cost)
+    np.testing.assert_array_equal(fast.factors.events, full.factors.events)
+    assert "factor_frequency_inpatient" in fast.paths.columns
+
+
+def test_factors_must_not_vary_by_level_or_cell():
+    s = henan_scaled(0.004)
+    freq = np.ones((4, 1, 2, 3, 1))
+    freq[:, :, 0, 2] = 1.1  # city-level admissions move apart from the others
+    with pytest.raises(FundsimError, match="one multiplier per path-year and claim type"):
         run_fast(s, paths=4, seed=1, years=1, frequency=freq)
 
 

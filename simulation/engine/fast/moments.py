@@ -38,6 +38,7 @@ Amounts in yuan; ``h`` is the grid step.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -404,6 +405,7 @@ def claim_tables(
         signature = (
             t,
             lv,
+            float(sev.mean()),
             tuple(
                 (
                     j,
@@ -424,6 +426,11 @@ def claim_tables(
             levels[t, lv] = level_cache[signature]
             continue
         grid: GridSeverity = discretise_severity(sev, step, n)
+        if 0.0 < grid.far_weight < 1e-14:
+            # a far atom of negligible probability: its position comes from the difference of
+            # two nearly equal tail moments (rounding), and its square could swamp the second
+            # moments; lumped on the grid's end instead (mean lost below 1e-14 of a claim's)
+            grid = GridSeverity(grid.lumped())
         nodes, weights = beta_quadrature(cfg.in_policy_mean, cfg.in_policy_sd, n_share_nodes)
         keep = np.flatnonzero(grid.masses > 0.0)
         costs = [cost[keep]] + ([np.array([grid.far_value])] if grid.far_weight > 0 else [])
@@ -481,10 +488,12 @@ class PersonInput:
 
 
 def person_moments(
-    tab: ClaimTables, person: PersonInput, basis: Basis, freq: float = 1.0
+    tab: ClaimTables, person: PersonInput, basis: Basis, freq: float | Sequence[float] = 1.0
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``(mean, second moment matrix)`` of the person's basis vector, expected claims multiplied
-    by ``freq`` (module docstring for the formulas)."""
+    by ``freq`` (one number, or one per claim type in the order of CLAIM_TYPES; module docstring
+    for the formulas)."""
+    fq = [float(freq)] * len(CLAIM_TYPES) if np.ndim(freq) == 0 else [float(v) for v in freq]
     n_add = len(tab.shape.per_admission) + 2
     d = basis.size
     mean = np.zeros(d)
@@ -492,10 +501,10 @@ def person_moments(
     # columns of the additive amounts and of the G functions in the basis
     add_cols, add_idx = tab.shape.additive(basis)
     g_cols = tab.shape.g_columns(basis)
-    types = [t for t, m in person.rates.items() if m * freq > 0.0]
+    types = [t for t, m in person.rates.items() if m * fq[t] > 0.0]
     if not types:
         return mean, second
-    m = {t: person.rates[t] * freq for t in types}
+    m = {t: person.rates[t] * fq[t] for t in types}
     disp = {
         t: person.dispersions[t] if person.kinds[t] is FrequencyKind.NEGATIVE_BINOMIAL else 0.0
         for t in types

@@ -128,7 +128,15 @@ def _inputs(plan: RunPlan, yp: YearPlan) -> list[tuple[int, int, int, int, Perso
     return out
 
 
-def _severities(scenario: Scenario, year: int, cost: float) -> dict[tuple[int, int], tuple]:
+def _per_type(v: float | tuple[float, ...]) -> tuple[float, ...]:
+    """A multiplier for every claim type (in the order of CLAIM_TYPES)."""
+    return (float(v),) * len(CLAIM_TYPES) if np.ndim(v) == 0 else tuple(float(x) for x in v)
+
+
+def _severities(
+    scenario: Scenario, year: int, cost: tuple[float, ...]
+) -> dict[tuple[int, int], tuple]:
+    """Each claim type's and level's severity in ``year``, costs times ``cost[t]``."""
     sc = scenario_for_year(scenario, year)
     out = {}
     for t, ct in enumerate(CLAIM_TYPES):
@@ -138,7 +146,7 @@ def _severities(scenario: Scenario, year: int, cost: float) -> dict[tuple[int, i
         trend = cost_trend_factor(model.severity, sc.start_year, year)
         for lv, name in enumerate(LEVELS):
             cfg = model.severity.levels[name]
-            out[t, lv] = (severity_from_config(cfg, trend_factor=trend * cost), cfg)
+            out[t, lv] = (severity_from_config(cfg, trend_factor=trend * cost[t]), cfg)
     return out
 
 
@@ -156,23 +164,26 @@ class YearTables:
         self.n = n
         self._claims: dict[tuple, ClaimTables] = {}
         self._step: dict[float, float] = {}
-        self._levels: dict[tuple, tuple[dict, dict]] = {}
+        self._levels: dict[tuple, dict] = {}
 
-    def step(self, cost: float) -> float:
-        """The grid step at cost multiplier ``cost`` (sets the number of points, :func:`_step`)."""
+    def step(self, cost: float | tuple[float, ...]) -> float:
+        """The grid step at cost multiplier ``cost`` (the largest of the claim types' is used; sets
+        the number of points, :func:`_step`)."""
+        cost = max(_per_type(cost))
         if cost not in self._step:
             h, points = _step(self.yp, cost, self.n_min)
             self._step[cost] = h
             self.n = max(self.n, points)
         return self._step[cost]
 
-    def claims(self, cost: float, c: int, step: float) -> ClaimTables:
+    def claims(self, cost: float | tuple[float, ...], c: int, step: float) -> ClaimTables:
+        """Category ``c``'s :class:`ClaimTables` at cost multipliers ``cost`` (kept: bounded by
+        the design points the caller evaluates)."""
+        cost = _per_type(cost)
         key = (cost, c, step, self.n)
         if key not in self._claims:
-            if (cost, step, self.n) not in self._levels:
-                sev = _severities(self.plan.scenario, self.yp.year, cost)
-                self._levels[cost, step, self.n] = (sev, {})
-            sev, shared = self._levels[cost, step, self.n]
+            sev = _severities(self.plan.scenario, self.yp.year, cost)
+            shared = self._levels.setdefault((step, self.n), {})
             self._claims[key] = claim_tables(
                 self.yp.cascade,
                 self.yp.cascade_old,
@@ -185,7 +196,7 @@ class YearTables:
             )
         return self._claims[key]
 
-    def _claimant_scale(self, gi: int, freq: float) -> float:
+    def _claimant_scale(self, gi: int, freq: tuple[float, ...]) -> float:
         """For a group entered as several persons (one per category), the ratio of its persons'
         probability of a claim (from the whole year's counts, exact) to the sum of the parts'."""
         parts = [p for g, _s, _c, _cat, p in self.inputs if g == gi]
@@ -194,7 +205,7 @@ class YearTables:
 
         def p0(rates: dict[int, float], person: PersonInput) -> float:
             return math.prod(
-                float(np.real(count_pgf(np.array([0.0]), m * freq, person.kinds[t],
+                float(np.real(count_pgf(np.array([0.0]), m * freq[t], person.kinds[t],
                                         person.dispersions[t] if person.kinds[t] is FrequencyKind.NEGATIVE_BINOMIAL else 0.0)[0]))
                 for t, m in rates.items() if m > 0
             )  # fmt: skip
@@ -204,9 +215,15 @@ class YearTables:
         split = sum(1.0 - p0(p.rates, p) for p in parts)
         return whole / split if split > 0 else 1.0
 
-    def moments(self, freq: float, cost: float, step: float | None = None) -> list[CategoryMoments]:
+    def moments(
+        self,
+        freq: float | tuple[float, ...],
+        cost: float | tuple[float, ...],
+        step: float | None = None,
+    ) -> list[CategoryMoments]:
         """Per start category: the totals' moments with every expected claim count multiplied by
         ``freq`` and every claim cost by ``cost``."""
+        freq, cost = _per_type(freq), _per_type(cost)
         h = self.step(cost) if step is None else step
         nc = len(self.plan.categories)
         d = self.basis.size
@@ -283,57 +300,133 @@ def _assemble(
     out["claimants"][rows, y, 0] += x[:, basis.claimants]
 
 
-def uniform_factors(
-    freq: NDArray | None, cost: NDArray | None, paths: int, n_years: int
-) -> tuple[NDArray, NDArray]:
-    """The factors as one frequency and one cost multiplier per (path, year).
+ERROR_BOUND = 0.25
+"""Validity: the response surface's error on a fund-year mean, checked by direct evaluation at
+the path-year farthest from the centre, must stay below this fraction of the year total's
+process SD (else the method refuses)."""
 
-    ``freq``/``cost``: ``None`` (off: 1) or arrays of the factor contract's shape ``(paths, years,
-    claim types, levels, cells)`` (size-1 axes broadcast). The fast method needs each path-year's
-    multiplier to be the same for every claim type, level and cell; otherwise it refuses."""
-    out = []
-    for name, a in (("frequency", freq), ("cost", cost)):
+
+def factor_logs(
+    frequency: NDArray | None, cost: NDArray | None, paths: int, n_years: int
+) -> NDArray:
+    """The log multipliers ``(paths, years, 2 n_claim_types)`` (frequency, then cost, by claim
+    type) from the factor contract's arrays ``(paths, years, claim types, levels, cells)``
+    (``None``: off). The fast method needs a multiplier that is the same for every hospital level
+    and cell; otherwise it refuses (one line)."""
+    n_ct = len(CLAIM_TYPES)
+    out = np.zeros((paths, n_years, 2 * n_ct))
+    for k, (name, a) in enumerate((("frequency", frequency), ("cost", cost))):
         if a is None:
-            out.append(np.ones((paths, n_years)))
             continue
         a = np.asarray(a, dtype=np.float64)
-        a = a.reshape(a.shape[:2] + (-1,))
-        if not np.all(a == a[:, :, :1]):
+        flat = a.reshape(a.shape[:3] + (-1,))
+        if not np.all(flat == flat[..., :1]):
             raise FundsimError(
-                f"fast method: the {name} factor differs between claim types, hospital levels or "
-                "cells within a path-year; the fast method needs one multiplier per path-year: use "
-                "method 'full'"
+                f"fast method: the {name} factor differs between hospital levels or cells within "
+                "a path-year and claim type; the fast method needs one multiplier per path-year "
+                "and claim type: use method 'full'"
             )
-        out.append(np.broadcast_to(a[:, :, 0], (paths, n_years)).copy())
-    return out[0], out[1]
+        out[:, :, k * n_ct : (k + 1) * n_ct] = np.log(
+            np.broadcast_to(flat[..., 0], (paths, n_years, n_ct))
+        )
+    return out
 
 
-def _grid(values: NDArray, points: int) -> NDArray:
-    """Grid of multipliers covering ``values`` (geometric; one point when they are all equal)."""
-    lo, hi = float(values.min()), float(values.max())
-    if hi <= lo * (1 + 1e-12):
-        return np.array([lo])
-    pad = 0.02 * math.log(hi / lo)
-    return np.exp(np.linspace(math.log(lo) - pad, math.log(hi) + pad, points))
+@dataclass(frozen=True)
+class Surface:
+    """A quadratic response surface of the category moments in the multipliers ``x`` (frequency
+    then cost by claim type; additive amounts are exactly linear in a frequency multiplier and
+    the annual layers nearly quadratic, so the multipliers themselves, not their logarithms):
+    centre ``x0`` (mid-range over the paths), active dimensions ``dims`` with half-widths
+    ``delta`` (half the range: the design spans every path's factors); per category the mean's
+    value, gradient and Hessian at ``x0`` (interpolating the design points exactly), the
+    covariance at ``x0`` and its gradient (linear)."""
+
+    x0: NDArray
+    dims: tuple[int, ...]
+    delta: NDArray
+    mean0: NDArray
+    grad: NDArray
+    hess: NDArray
+    cov0: NDArray
+    cov_grad: NDArray
+
+    def mean(self, x: NDArray) -> NDArray:
+        """``(paths, categories, d)`` means at multipliers ``x`` ``(paths, 2 n_ct)``."""
+        u = (x - self.x0)[:, list(self.dims)]
+        out = self.mean0[None] + np.einsum("pi,icd->pcd", u, self.grad)
+        return out + 0.5 * np.einsum("pi,pj,ijcd->pcd", u, u, self.hess)
+
+    def var_ratio(self, x: NDArray) -> NDArray:
+        """``(paths, categories, d)``: the variances at ``x`` over those at ``x0`` (linear)."""
+        u = (x - self.x0)[:, list(self.dims)]
+        d0 = np.einsum("cdd->cd", self.cov0)
+        dv = np.einsum("pi,icd->pcd", u, np.einsum("icdd->icd", self.cov_grad))
+        # components with (numerically) no variance keep ratio 1; a linear model of a variance
+        # over the factors' range stays within a factor 4 either way (clipped there)
+        big = d0 > 1e-9 * np.max(d0, axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(big[None], (d0[None] + dv) / d0[None], 1.0)
+        return np.clip(np.nan_to_num(r, nan=1.0), 0.25, 4.0)
 
 
-def _lagrange_weights(grid: NDArray, q: NDArray) -> tuple[NDArray, NDArray]:
-    """Indices ``(len(q), k)`` and weights of local Lagrange interpolation in ``log`` of the grid
-    (cubic: 4 points, fewer on small grids)."""
-    g = np.log(grid)
-    x = np.log(q)
-    k = min(4, len(g))
-    if k == 1:
-        return np.zeros((len(q), 1), dtype=np.intp), np.ones((len(q), 1))
-    i = np.clip(np.searchsorted(g, x) - k // 2, 0, len(g) - k)
-    idx = i[:, None] + np.arange(k)
-    nodes = g[idx]
-    w = np.ones((len(q), k))
-    for a in range(k):
-        for b in range(k):
-            if a != b:
-                w[:, a] *= (x - nodes[:, b]) / (nodes[:, a] - nodes[:, b])
-    return idx, w
+def _surface(tab: YearTables, x: NDArray, h: float, plan: RunPlan, y: int) -> Surface:
+    """Fit the :class:`Surface` of year ``y`` over the paths' multipliers ``x``: moments at the
+    centre, at ``+-delta`` along each active dimension and at ``(+delta_i, +delta_j)`` for each
+    pair (``1 + 2 k + k (k - 1) / 2`` evaluations for ``k`` active dimensions)."""
+    n_ct = len(CLAIM_TYPES)
+    x0 = 0.5 * (x.max(axis=0) + x.min(axis=0))
+    dims = tuple(int(k) for k in np.flatnonzero(np.ptp(x, axis=0) > 1e-12))
+    delta = np.array([max(0.5 * np.ptp(x[:, k]), 1e-3) for k in dims])
+
+    def at(point: NDArray) -> tuple[NDArray, NDArray]:
+        mult = point
+        per_cat = tab.moments(tuple(mult[:n_ct]), tuple(mult[n_ct:]), h)
+        check_validity(plan, y, per_cat)
+        return np.stack([m.mean for m in per_cat]), np.stack([m.cov for m in per_cat])
+
+    def shifted(*steps: tuple[int, float]) -> NDArray:
+        p = x0.copy()
+        for i, sgn in steps:
+            p[dims[i]] += sgn * delta[i]
+        return p
+
+    m0, c0 = at(x0)
+    k = len(dims)
+    grad = np.zeros((k,) + m0.shape)
+    hess = np.zeros((k, k) + m0.shape)
+    cgrad = np.zeros((k,) + c0.shape)
+    for i in range(k):
+        mp, cp = at(shifted((i, 1.0)))
+        mm, cm = at(shifted((i, -1.0)))
+        grad[i] = (mp - mm) / (2 * delta[i])
+        hess[i, i] = (mp + mm - 2 * m0) / delta[i] ** 2
+        cgrad[i] = (cp - cm) / (2 * delta[i])
+    for i in range(k):
+        for j in range(i + 1, k):
+            mij, _ = at(shifted((i, 1.0), (j, 1.0)))
+            rest = mij - m0 - grad[i] * delta[i] - grad[j] * delta[j]
+            rest -= 0.5 * (hess[i, i] * delta[i] ** 2 + hess[j, j] * delta[j] ** 2)
+            hess[i, j] = hess[j, i] = rest / (delta[i] * delta[j])
+    return Surface(x0, dims, delta, m0, grad, hess, c0, cgrad)
+
+
+def _surface_error(tab: YearTables, surf: Surface, x: NDArray, h: float, plan: RunPlan) -> float:
+    """The surface's error on the fund means at the path-year farthest from the centre (in
+    half-widths), in units of the fund-year total's process SD there."""
+    if not surf.dims:
+        return 0.0
+    u = (x - surf.x0)[:, list(surf.dims)] / surf.delta
+    far = x[int(np.argmax((u * u).sum(axis=1)))]
+    n_ct = len(CLAIM_TYPES)
+    mult = far
+    per_cat = tab.moments(tuple(mult[:n_ct]), tuple(mult[n_ct:]), h)
+    nl = len(plan.layers)
+    direct = sum(m.mean for m in per_cat)[:nl]
+    sd = np.sqrt(np.diag(sum(m.cov for m in per_cat)))[:nl]
+    model = surf.mean(far[None])[0].sum(axis=0)[:nl]
+    ok = sd > 0
+    return float(np.max(np.abs(model - direct)[ok] / sd[ok])) if ok.any() else 0.0
 
 
 def run_fast(
@@ -344,57 +437,55 @@ def run_fast(
     *,
     frequency: NDArray | None = None,
     cost: NDArray | None = None,
-    grid_points: int = 4,
     progress: Callable[[int], None] | None = None,
 ) -> SimulationResult:
     """The fast method (see :mod:`simulation.engine.fast`): a result of the same type as
-    :func:`simulation.engine.run.run`'s. ``frequency``/``cost``: the systematic factors drawn for
-    paths ``0 .. paths - 1`` (the factor contract's arrays; ``None``: off)."""
+    :func:`simulation.engine.run.run`'s, with the same systematic factors path by path (drawn by
+    :func:`simulation.engine.factors.draw_factors` when the scenario has them on).
+    ``frequency``/``cost``: factor arrays to use instead (tests; the contract's shape)."""
+    from ..factors import draw_factors
     from ..run import RunInfo, check_paths, settle
 
     check_paths(paths)
     t0 = time.perf_counter()
     plan = build_plan(scenario, years)
     n_years = len(plan.years)
-    freq, cst = uniform_factors(frequency, cost, paths, n_years)
+    factors = None
+    if frequency is None and cost is None and scenario.systematic.enabled:
+        factors = draw_factors(plan, seed, range(paths))
+        frequency, cost = factors.frequency, factors.cost
+    mults = np.exp(factor_logs(frequency, cost, paths, n_years))
     tables = [YearTables(plan, y) for y in range(n_years)]
     basis = tables[0].basis
-    nc = len(plan.categories)
-    shapes = measure_shapes(plan)
-    out = {name: np.zeros((paths, n_years, w)) for name, w in shapes.items()}
-    for name in ("catastrophic",):
-        out[name][:] = np.nan
+    out = {name: np.zeros((paths, n_years, w)) for name, w in measure_shapes(plan).items()}
+    out["catastrophic"][:] = np.nan
     out["category_catastrophic"][:] = np.nan
+    errors = []
     for y, tab in enumerate(tables):
-        fgrid = _grid(freq[:, y], grid_points)
-        cgrid = _grid(cst[:, y], grid_points)
-        h = tab.step(float(cgrid.max()))
-        # moments at every grid point: means (interpolated) and square roots (nearest point)
-        means = np.zeros((len(fgrid), len(cgrid), nc, basis.size))
-        roots = np.zeros((len(fgrid), len(cgrid), nc, basis.size, basis.size))
-        for i, fv in enumerate(fgrid):
-            for j, cv in enumerate(cgrid):
-                per_cat = tab.moments(float(fv), float(cv), h)
-                check_validity(plan, y, per_cat)
-                for c, m in enumerate(per_cat):
-                    means[i, j, c] = m.mean
-                    roots[i, j, c] = _sqrt_psd(m.cov)
-        fi, fw = _lagrange_weights(fgrid, freq[:, y])
-        ci, cw = _lagrange_weights(cgrid, cst[:, y])
-        mu = np.einsum("pa,pb,pabcd->pcd", fw, cw, means[fi[:, :, None], ci[:, None, :]])
-        near_f = np.abs(np.log(fgrid)[None, :] - np.log(freq[:, y])[:, None]).argmin(axis=1)
-        near_c = np.abs(np.log(cgrid)[None, :] - np.log(cst[:, y])[:, None]).argmin(axis=1)
+        x = mults[:, y]
+        h = tab.step(tuple(x.max(axis=0)[len(CLAIM_TYPES) :]))
+        surf = _surface(tab, x, h, plan, y)
+        err = _surface_error(tab, surf, x, h, plan)
+        errors.append(err)
+        if err > ERROR_BOUND:
+            raise FundsimError(
+                f"fast method: its response surface over the factors is off by {err:.2f} process "
+                f"SD of a fund-year total in {plan.years[y].year} (bound {ERROR_BOUND}): the factors "
+                "spread too far for it; use method 'full'"
+            )
+        mu = surf.mean(x)
+        scale = np.sqrt(surf.var_ratio(x))
+        roots = [_sqrt_psd(c) for c in surf.cov0]
         for c, cat in enumerate(plan.categories):
-            if not np.any(means[:, :, c]):
+            if not np.any(surf.cov0[c]) and not np.any(mu[:, c]):
                 continue
             for b in range(n_blocks(paths)):
                 rows = slice(b * BLOCK_PATHS, min((b + 1) * BLOCK_PATHS, paths))
                 z = stream(seed, b, plan.years[y].year, f"fast/{cat}").standard_normal(
                     (BLOCK_PATHS, basis.size)
                 )[: rows.stop - rows.start]
-                a = roots[near_f[rows], near_c[rows], c]
-                x = mu[rows, c] + np.einsum("pij,pj->pi", a, z)
-                _assemble(plan, basis, y, x, out, rows, c)
+                draws = mu[rows, c] + scale[rows, c] * (z @ roots[c].T)
+                _assemble(plan, basis, y, draws, out, rows, c)
         if progress is not None:
             progress(0)
     t1 = time.perf_counter()
@@ -404,7 +495,11 @@ def run_fast(
         seed=seed,
         paths=paths,
         years=n_years,
-        timings={"tables_and_draws_s": t1 - t0, "settle_s": t2 - t1},
+        timings={
+            "tables_and_draws_s": t1 - t0,
+            "settle_s": t2 - t1,
+            "surface_error_process_sd": max(errors),
+        },
         runner="fast method (conditional normal given the factors)",
     )
-    return SimulationResult(plan=plan, sims=out, money=money, info=info)
+    return SimulationResult(plan=plan, sims=out, money=money, info=info, factors=factors)
