@@ -21,7 +21,8 @@ Measurements:
 3. flat memory: peak RSS of a run with 1k and 10k paths (in a fresh subprocess each);
 4. exact mode: the one-year claims distribution of the 5-million-person fund by FFT;
 5. scaling: time for 1x, 2x, 4x population and paths, and for 4x the persons without claims;
-6. Dask: 2 local workers against 1 on the same run.
+6. Dask: 2 local workers against 1 on the same run;
+7. the fast method at province scale against the full engine (:mod:`benchmarks.fast`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.draws import draws_seconds
+from benchmarks.fast import fast_method
 from benchmarks.limit import limit_rate
 from simulation import load_scenario
 from simulation.engine.run import default_threads, in_process, run
@@ -330,6 +332,7 @@ STEPS = {
     "exact": exact_mode,
     "scaling": scaling,
     "dask": dask_speedup,
+    "fast": fast_method,
 }
 
 
