@@ -24,10 +24,13 @@ HENAN = Path(__file__).parent.parent / "scenarios" / "henan_supplementary_2019.t
 
 
 @cache
-def henan_scaled(scale: float, roster: bool = True):
+def henan_scaled(scale: float, roster: bool = True, systematic: bool = False):
     """The shipped Henan scenario with every cell's count times ``scale`` (0.02: a county of
-    about 100,000 persons; 0.2: a prefecture of about 1 million)."""
+    about 100,000 persons; 0.2: a prefecture of about 1 million); systematic risk off (process
+    risk alone: F = C = 1) unless ``systematic``."""
     raw, _ = resolve_raw(HENAN)
+    if not systematic:
+        raw.setdefault("systematic", {})["enabled"] = False
     for cell in raw["population"]["cells"].values():
         cell["count"] = round(cell["count"] * scale)
     if not roster:
@@ -150,7 +153,7 @@ def test_response_surface_over_the_factors_against_direct_evaluation():
     # moments evaluated directly at the path-year's own factor values, in process SDs
     from simulation.engine.fast.sample import _surface, factor_logs
 
-    s = henan_scaled(0.004, roster=False)
+    s = henan_scaled(0.004, roster=False, systematic=True)
     k = 16
     rng = np.random.default_rng(0)
     freq = np.exp(rng.normal(0, 0.06, (k, 1, 2)))[:, :, :, None, None]
@@ -172,7 +175,7 @@ def test_response_surface_over_the_factors_against_direct_evaluation():
 
 
 def test_fast_sees_the_full_engines_factors_path_by_path():
-    s = henan_scaled(0.004)
+    s = henan_scaled(0.004, systematic=True)
     assert s.systematic.enabled  # the shipped scenario has systematic risk on
     full = run(s, paths=20, seed=9, years=2)
     fast = run_fast(s, paths=20, seed=9, years=2)
@@ -209,9 +212,10 @@ def test_cli_method_option(tmp_path, capsys):
     from simulation.cli import main
 
     out = tmp_path / "o"
-    code = main(
-        ["run", str(HENAN), "--paths", "32", "--years", "1", "--method", "fast", "--out", str(out)]
-    )
+    scenario = tmp_path / "henan_process_only.toml"
+    scenario.write_text(f'extends = "{HENAN}"\n\n[systematic]\nenabled = false\n')
+    argv = ["run", str(scenario), "--paths", "32", "--years", "1", "--method", "fast"]
+    code = main([*argv, "--out", str(out)])
     assert code == 0
     assert (out / "summary.json").exists()
     assert "method fast" in capsys.readouterr().out
@@ -220,7 +224,8 @@ def test_cli_method_option(tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("scale", [0.02, 0.2], ids=["county_100k", "prefecture_1m"])
 def test_fast_agrees_with_full_engine(scale):
-    s = henan_scaled(scale)
+    # systematic risk on (the shipped factors), two policy years, independent seeds
+    s = henan_scaled(scale, systematic=True)
     k = 1000
     full = run(s, paths=k, seed=2026, years=2)
     fast = run_fast(s, paths=k, seed=2027, years=2)
@@ -229,7 +234,8 @@ def test_fast_agrees_with_full_engine(scale):
 
 @pytest.mark.slow
 def test_fast_agrees_with_full_engine_on_henan():
-    # the shipped 5-million-person scenario, one year, 1,000 paths (about two minutes)
+    # the shipped 5-million-person scenario with its systematic factors, one year, 1,000 paths
+    # (the full engine's part takes about two minutes on both cores)
     s = load_scenario(HENAN)
     k = 1000
     full = run(s, paths=k, seed=2026, years=1)

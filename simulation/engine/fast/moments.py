@@ -380,6 +380,7 @@ def claim_tables(
     n: int,
     n_share_nodes: int = 16,
     level_cache: dict | None = None,
+    g_cache: dict | None = None,
 ) -> ClaimTables:
     """:class:`ClaimTables` of category ``c`` (``severities[t, lv] = (law, level config)``, the law
     already scaled by the year's trend and the cost multiplier). ``level_cache``: a dict shared
@@ -392,11 +393,14 @@ def claim_tables(
     def g_of(s: NDArray) -> NDArray:
         return annual_functions(cc, old, shape, c, s, fund_index)
 
-    g_long = annual_functions(cc, old, shape, c, s_grid, fund_index, smooth_step=step)
     from scipy.fft import next_fast_len, rfft
 
     length = next_fast_len(n + 3 * n, real=True)
-    g_transform = rfft(g_long, length, axis=0)
+    g_cache = {} if g_cache is None else g_cache
+    if (c, step, n) not in g_cache:  # the G columns do not depend on the claims' law
+        g_long = annual_functions(cc, old, shape, c, s_grid, fund_index, smooth_step=step)
+        g_cache[c, step, n] = (g_long, rfft(g_long, length, axis=0))
+    g_long, g_transform = g_cache[c, step, n]
     pa_fund = [fund_index[cc.fund_of_layer[j]] for j in shape.per_admission]
     n_pa = len(shape.per_admission)
     levels = {}

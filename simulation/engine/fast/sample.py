@@ -165,6 +165,7 @@ class YearTables:
         self._claims: dict[tuple, ClaimTables] = {}
         self._step: dict[float, float] = {}
         self._levels: dict[tuple, dict] = {}
+        self._g: dict[tuple, tuple] = {}
 
     def step(self, cost: float | tuple[float, ...]) -> float:
         """The grid step at cost multiplier ``cost`` (the largest of the claim types' is used; sets
@@ -193,6 +194,7 @@ class YearTables:
                 step,
                 self.n,
                 level_cache=shared,
+                g_cache=self._g,
             )
         return self._claims[key]
 
@@ -251,6 +253,10 @@ class YearTables:
             mean[start] += count * mu
             cov[start] += count * (second - np.outer(mu, mu))
         ben = mean[:, self.basis.beneficiaries]
+        # the claims' tables of these multipliers are not needed again (a design point is
+        # evaluated once): dropped, so memory stays at one design point's tables
+        for key in [k for k in self._claims if k[0] == cost]:
+            del self._claims[key]
         return [CategoryMoments(mean[c], cov[c], ben[c]) for c in range(nc)]
 
 
@@ -455,13 +461,13 @@ def run_fast(
         factors = draw_factors(plan, seed, range(paths))
         frequency, cost = factors.frequency, factors.cost
     mults = np.exp(factor_logs(frequency, cost, paths, n_years))
-    tables = [YearTables(plan, y) for y in range(n_years)]
-    basis = tables[0].basis
+    basis = Basis(len(plan.layers), len(plan.funds))
     out = {name: np.zeros((paths, n_years, w)) for name, w in measure_shapes(plan).items()}
     out["catastrophic"][:] = np.nan
     out["category_catastrophic"][:] = np.nan
     errors = []
-    for y, tab in enumerate(tables):
+    for y in range(n_years):
+        tab = YearTables(plan, y)  # one year's tables at a time: memory flat in years
         x = mults[:, y]
         h = tab.step(tuple(x.max(axis=0)[len(CLAIM_TYPES) :]))
         surf = _surface(tab, x, h, plan, y)
