@@ -34,9 +34,12 @@ N_GRID = 2**13
 claims beyond it are far atoms (first order, exact in mean and variance for layers affine there)."""
 STEP_TOLERANCE = 1e-4
 """The grid reaches the cost beyond which at most this fraction of a level's expected cost lies."""
-MIN_CLAIMANTS = 200.0
-"""Validity: every fund paying a category must have at least this many expected beneficiaries
-there in every simulated year (the normal approximation of a sum of that many persons' payments)."""
+MIN_CLAIMANTS = 10_000.0
+"""Validity: every fund that pays something must have at least this many expected beneficiaries
+in every simulated year (the normal approximation of its year total). Measured: at about 2,700
+(a 100,000-person county's serious illness fund, uncapped spliced GPD tail) the normal 99.5%
+quantile fell below the full engine's order-statistic bound (1,000 paths); the mean, sd, 5-95%
+quantiles agreed. A prefecture (1 M persons: 27,000) and Henan (5 M) pass."""
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,9 @@ def _sqrt_psd(cov: NDArray) -> NDArray:
     return v * np.sqrt(np.clip(w, 0.0, None))
 
 
-def check_validity(plan: RunPlan, y: int, per_cat: list[CategoryMoments]) -> None:
+def check_validity(
+    plan: RunPlan, y: int, per_cat: list[CategoryMoments], minimum: float = MIN_CLAIMANTS
+) -> None:
     """Refuse (one line) when a fund that pays something in year index ``y`` has fewer than
     :data:`MIN_CLAIMANTS` expected beneficiaries (the validity condition of :mod:`..fast`)."""
     nl = len(plan.layers)
@@ -274,10 +279,10 @@ def check_validity(plan: RunPlan, y: int, per_cat: list[CategoryMoments]) -> Non
     paid = sum(m.mean[:nl] for m in per_cat)
     for f, fund in enumerate(plan.funds):
         layers = [j for j in range(nl) if plan.layer_fund[j] == f]
-        if sum(paid[j] for j in layers) > 0 and ben[f] < MIN_CLAIMANTS:
+        if sum(paid[j] for j in layers) > 0 and ben[f] < minimum:
             raise FundsimError(
                 f"fast method: fund {fund!r} has {ben[f]:,.0f} expected beneficiaries in "
-                f"{plan.years[y].year}, fewer than {MIN_CLAIMANTS:,.0f} (the normal approximation "
+                f"{plan.years[y].year}, fewer than {minimum:,.0f} (the normal approximation "
                 "of its year total does not hold): use method 'full'"
             )
 
@@ -376,7 +381,9 @@ class Surface:
         return np.clip(np.nan_to_num(r, nan=1.0), 0.25, 4.0)
 
 
-def _surface(tab: YearTables, x: NDArray, h: float, plan: RunPlan, y: int) -> Surface:
+def _surface(
+    tab: YearTables, x: NDArray, h: float, plan: RunPlan, y: int, minimum: float = MIN_CLAIMANTS
+) -> Surface:
     """Fit the :class:`Surface` of year ``y`` over the paths' multipliers ``x``: moments at the
     centre, at ``+-delta`` along each active dimension and at ``(+delta_i, +delta_j)`` for each
     pair (``1 + 2 k + k (k - 1) / 2`` evaluations for ``k`` active dimensions)."""
@@ -388,7 +395,7 @@ def _surface(tab: YearTables, x: NDArray, h: float, plan: RunPlan, y: int) -> Su
     def at(point: NDArray) -> tuple[NDArray, NDArray]:
         mult = point
         per_cat = tab.moments(tuple(mult[:n_ct]), tuple(mult[n_ct:]), h)
-        check_validity(plan, y, per_cat)
+        check_validity(plan, y, per_cat, minimum)
         return np.stack([m.mean for m in per_cat]), np.stack([m.cov for m in per_cat])
 
     def shifted(*steps: tuple[int, float]) -> NDArray:
@@ -444,11 +451,13 @@ def run_fast(
     frequency: NDArray | None = None,
     cost: NDArray | None = None,
     progress: Callable[[int], None] | None = None,
+    min_beneficiaries: float = MIN_CLAIMANTS,
 ) -> SimulationResult:
     """The fast method (see :mod:`simulation.engine.fast`): a result of the same type as
     :func:`simulation.engine.run.run`'s, with the same systematic factors path by path (drawn by
     :func:`simulation.engine.factors.draw_factors` when the scenario has them on).
-    ``frequency``/``cost``: factor arrays to use instead (tests; the contract's shape)."""
+    ``frequency``/``cost``: factor arrays to use instead (tests; the contract's shape).
+    ``min_beneficiaries``: the validity threshold (lower it only to study the approximation)."""
     from ..factors import draw_factors
     from ..run import RunInfo, check_paths, settle
 
@@ -470,7 +479,7 @@ def run_fast(
         tab = YearTables(plan, y)  # one year's tables at a time: memory flat in years
         x = mults[:, y]
         h = tab.step(tuple(x.max(axis=0)[len(CLAIM_TYPES) :]))
-        surf = _surface(tab, x, h, plan, y)
+        surf = _surface(tab, x, h, plan, y, min_beneficiaries)
         err = _surface_error(tab, surf, x, h, plan)
         errors.append(err)
         if err > ERROR_BOUND:
