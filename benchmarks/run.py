@@ -24,6 +24,7 @@ Measurements:
 6. Dask: 2 local workers against 1 on the same run;
 7. explore: the explorer's time from a lever's change to the updated numbers on Henan
    (:mod:`benchmarks.explore`).
+8. the fast method at province scale against the full engine (:mod:`benchmarks.fast`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import numpy as np
 
 from benchmarks.draws import draws_seconds
 from benchmarks.explore import explore_latency
+from benchmarks.fast import fast_method
 from benchmarks.limit import limit_rate
 from simulation import load_scenario
 from simulation.engine.run import default_threads, in_process, run
@@ -334,6 +336,7 @@ STEPS = {
     "scaling": scaling,
     "dask": dask_speedup,
     "explore": explore_latency,
+    "fast": fast_method,
 }
 
 

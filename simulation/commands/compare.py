@@ -21,6 +21,7 @@ from ..report.compare import COMPARE_MEASURES, compare_all, unique_names
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, progress_bar
 from ._tables import add_out_arg, check_out, write_table
+from .run import add_method_arg
 
 PROBABILITIES = ("p_deficit", "catastrophic_share")
 
@@ -34,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("base", metavar="BASE", help="the base scenario file")
     p.add_argument("variants", metavar="VARIANT", nargs="+", help="variant scenario files")
     add_engine_args(p)
+    add_method_arg(p)
     p.add_argument("--by-year", action="store_true", help="also show each policy year")
     p.add_argument(
         "--measures",
@@ -110,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
                     years=args.years,
                     runner=runner,
                     progress=bar,
+                    method=args.method,
                 )
             )
     base = results[0]

@@ -24,6 +24,7 @@ from ..scenario import load_scenario
 from ..scenario.schema import ContractKind, Scenario
 from ._common import add_engine_args, engine_runner
 from ._tables import add_out_arg, check_out, flat_rows, write_table
+from .run import add_method_arg
 
 SOLVES = ("financing", "ratio-addon", "ratio-scale", "threshold", "management-rate")
 
@@ -81,6 +82,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON on stdout instead of tables")
     add_out_arg(p, "price")
     add_engine_args(p)
+    add_method_arg(p)
     p.set_defaults(func=run)
 
 
@@ -143,10 +145,23 @@ def run(args: argparse.Namespace) -> int:
         "paths": args.paths,
         "seed": args.seed,
         "years": years,
+        "method": args.method,
     }
+    if args.method != "full" and solve not in ("financing", "management-rate"):
+        raise FundsimError(
+            f"--method {args.method}: --solve {solve} reruns the engine on changed rules; use "
+            "--method full for it (the fast method prices --solve financing and management-rate)"
+        )
     with engine_runner(args) as runner:
         sample = pricing.simulate_claims(
-            scenario, fund, paths=args.paths, seed=args.seed, years=years, runner=runner, **common
+            scenario,
+            fund,
+            paths=args.paths,
+            seed=args.seed,
+            years=years,
+            runner=runner,
+            method=args.method,
+            **common,
         )
         if solve == "financing":
             solution = pricing.solve_financing(sample, target, levels=levels)

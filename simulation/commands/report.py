@@ -47,6 +47,7 @@ from .history import (
     report_history,
     report_ledger,
 )
+from .run import add_method_arg
 
 DEFAULT_OUT = "reports/{scenario}/{date}"
 OUT_FIELDS = ("scenario", "date", "month", "time", "seed", "paths", "lang")
@@ -99,6 +100,7 @@ def add_report_args(
         for action in p._actions:
             if "--paths" in action.option_strings:
                 action.help = f"Monte Carlo paths (default {paths_default})"
+    add_method_arg(p)
     p.add_argument(
         "--out", metavar="DIR", default=out_default, help=f"report folder (default {out_default})"
     )
@@ -286,7 +288,13 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
             t1 = time.perf_counter()
             results.append(
                 run_engine(
-                    s, paths=req.paths, seed=req.seed, years=req.years, runner=runner, progress=bar
+                    s,
+                    paths=req.paths,
+                    seed=req.seed,
+                    years=req.years,
+                    runner=runner,
+                    progress=bar,
+                    method=getattr(args, "method", "full"),
                 )
             )
             log.info("ran %s: %d paths in %.1f s", label, req.paths, time.perf_counter() - t1)
@@ -303,7 +311,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         variant_names=names,
         scenario_files=[req.scenario, *req.variants],
         now=started,
-        extra_manifest={"command": " ".join(sys.argv)},
+        extra_manifest={"command": " ".join(sys.argv), "method": getattr(args, "method", "full")},
         cashflow_paths=cashflow_paths,
         cashflow_funds=cashflow_funds,
         progress=not req.quiet and sys.stderr.isatty(),

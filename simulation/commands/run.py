@@ -7,6 +7,7 @@ import sys
 import time
 
 from ..engine.result import save_result
+from ..engine.run import METHODS
 from ..engine.run import run as run_engine
 from ..outputs import check_output_dir
 from ..scenario import load_scenario
@@ -14,10 +15,23 @@ from ._common import add_engine_args, engine_runner, print_summary, progress_bar
 from .history import add_ledger_args, record_run, run_ledger_path
 
 
+def add_method_arg(p: argparse.ArgumentParser) -> None:
+    """``--method full|fast`` (see :func:`simulation.engine.run.run`)."""
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="full",
+        help="full: the admission-level engine (default, the reference); fast: the exact "
+        "conditional law given the systematic factors (seconds at province scale; refuses "
+        "outside its validity)",
+    )
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="simulate a scenario and write summary, paths and manifest")
     p.add_argument("scenario", metavar="SCENARIO")
     add_engine_args(p)
+    add_method_arg(p)
     p.add_argument(
         "--out", metavar="DIR", help="write summary.json/.csv, paths.parquet, manifest.json here"
     )
@@ -39,14 +53,21 @@ def run(args: argparse.Namespace) -> int:
             years=args.years,
             runner=runner,
             progress=bar,
+            method=args.method,
         )
     elapsed = time.perf_counter() - t0
     if args.out:
-        save_result(result, args.out, scenario_file=args.scenario, command=" ".join(sys.argv))
+        save_result(
+            result,
+            args.out,
+            scenario_file=args.scenario,
+            command=" ".join(sys.argv),
+            method=args.method,
+        )
     fid = record_run(args, ledger, result)
     print_summary(result.summary(), file=sys.stdout)
     print(
-        f"# {args.paths} paths, seed {args.seed}, {elapsed:.1f} s"
+        f"# {args.paths} paths, seed {args.seed}, method {args.method}, {elapsed:.1f} s"
         + (f"; written to {args.out}" if args.out else "")
         + (f"; forecast #{fid} recorded in {ledger}" if fid is not None else "")
     )

@@ -18,6 +18,7 @@ from ..scenario import validate_raw
 from ..scenario.load import resolve_raw
 from ._common import add_engine_args, print_summary, uses_dask
 from ._tables import add_out_arg, check_out, write_table
+from .run import add_method_arg
 
 MEASURES = [
     "claims_mean",
@@ -43,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     add_out_arg(p, "sweep")
     add_engine_args(p)
+    add_method_arg(p)
     p.set_defaults(func=run)
 
 
@@ -113,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             years=args.years,
             client=client,
             threads=args.threads,
+            method=args.method,
         )
     frames = []
     for label, value in zip(labels, values, strict=True):

@@ -223,6 +223,18 @@ def check_paths(paths: int) -> None:
         raise FundsimError(f"paths must be at least 1, found {paths}")
 
 
+METHODS = ("full", "fast")
+"""``full``: the admission-level engine (the reference); ``fast``: the conditional law given the
+systematic factors (:mod:`simulation.engine.fast`, validated against ``full``)."""
+
+
+def check_method(method: str) -> str:
+    """The method name, or :class:`FundsimError` naming the methods."""
+    if method not in METHODS:
+        raise FundsimError(f"method: expected one of {', '.join(METHODS)}, found {method!r}")
+    return method
+
+
 def run(
     scenario: Scenario,
     paths: int = 1000,
@@ -231,11 +243,22 @@ def run(
     *,
     runner: BlockRunner = in_process,
     progress: Callable[[int], None] | None = None,
+    method: str = "full",
 ) -> SimulationResult:
     """Simulate ``paths`` independent paths of ``years`` policy years (default: the horizon).
 
-    The result depends only on (scenario, seed, paths, years).
+    The result depends only on (scenario, seed, paths, years, method). ``method="fast"``: the
+    fast method (:func:`simulation.engine.fast.run_fast`; ``runner`` is not used), a result of
+    the same type.
     """
+    if check_method(method) == "fast":
+        from .fast import run_fast
+
+        check_paths(paths)
+        result = run_fast(scenario, paths=paths, seed=seed, years=years)
+        if progress is not None:
+            progress(paths)
+        return result
     check_paths(paths)
     t0 = time.perf_counter()
     plan = build_plan(scenario, years)

@@ -19,7 +19,7 @@ from ..errors import FundsimError
 from ..scenario.schema import Scenario
 from .plan import build_plan
 from .result import SimulationResult
-from .run import RunInfo, check_paths, in_process, settle
+from .run import RunInfo, check_method, check_paths, in_process, settle
 from .simulate import measure_shapes
 from .streams import BLOCK_PATHS, n_blocks
 
@@ -97,10 +97,23 @@ def sweep(
     client=None,
     progress: Callable[[int], None] | None = None,
     threads: int | None = None,
+    method: str = "full",
 ) -> dict[str, SimulationResult]:
     """Run every scenario with the same seed and paths; on ``client`` (Dask) all units at once,
-    else in this process on ``threads`` threads (default: every core)."""
+    else in this process on ``threads`` threads (default: every core). ``method="fast"``: each
+    scenario by the fast method (in this process)."""
     check_paths(paths)
+    if check_method(method) == "fast":
+        if client is not None:
+            raise FundsimError("the fast method runs in this process: drop --workers/--scheduler")
+        from .fast import run_fast
+
+        out = {}
+        for name, s in scenarios.items():
+            out[name] = run_fast(s, paths=paths, seed=seed, years=years)
+            if progress is not None:
+                progress(paths)
+        return out
     plans = {name: build_plan(s, years) for name, s in scenarios.items()}
     blocks = list(range(n_blocks(paths)))
     sims = {

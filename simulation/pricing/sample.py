@@ -223,12 +223,13 @@ def simulate_claims(
     basis: FinancingBasis | str = FinancingBasis.SCALE,
     tier: str | None = None,
     runner: BlockRunner = in_process,
+    method: str = "full",
 ) -> ClaimsSample:
     """Run the engine for the pricing horizon (default: the contract's ``term_years``) and return
-    ``fund``'s claims sample."""
+    ``fund``'s claims sample (``method``: see :func:`simulation.engine.run.run`)."""
     _check_fund(scenario, fund)
     years = years if years is not None else scenario.funds[fund].contract.term_years
-    result = run_engine(scenario, paths=paths, seed=seed, years=years, runner=runner)
+    result = run_engine(scenario, paths=paths, seed=seed, years=years, runner=runner, method=method)
     return claims_sample(result, fund, basis=basis, tier=tier)
 
 

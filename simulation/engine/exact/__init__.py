@@ -142,13 +142,15 @@ from .discrete import (
     split_onto_grid,
 )
 from .result import CellSummary, ExactDistribution, exact_contract_measures, value_at_risk
-from .scenario import exact_claims_distribution
+from .scenario import DEFAULT_CACHE, ExactCache, compute_exact, exact_claims_distribution
 
 __all__ = [
     "Aggregate",
     "CategoryPlan",
     "CellSummary",
     "ClaimLaw",
+    "DEFAULT_CACHE",
+    "ExactCache",
     "ExactDistribution",
     "GridSeverity",
     "GridSplit",
@@ -161,6 +163,7 @@ __all__ = [
     "characteristic_at",
     "claim_amounts",
     "compound_masses",
+    "compute_exact",
     "count_log_pgf",
     "count_pgf",
     "discretise_severity",
