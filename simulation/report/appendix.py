@@ -19,7 +19,7 @@ from .keyfacts import GLOSSARY_TERMS
 from .numbers import ReportNumbers, log
 
 if TYPE_CHECKING:
-    from .page import PageContext
+    from .context import PageContext
 
 
 def merge_notes(notes: list[str]) -> list[str]:

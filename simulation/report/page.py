@@ -7,8 +7,7 @@ note, notes or preformatted text), drawing the figures through the context's ``a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from ..engine.result import SimulationResult
@@ -20,25 +19,11 @@ from . import sections as S
 from . import tender
 from .appendix import glossary_terms, methods_section
 from .compare import period_label
+from .context import PageContext
 from .display import balance_note
-from .html import Formatter, HtmlFigure, fmt_pct
-from .i18n import Translator
+from .html import fmt_pct
 from .keyfacts import key_messages, segments
 from .numbers import ReportNumbers, log
-
-
-@dataclass
-class PageContext:
-    """What rendering needs besides the numbers: translators, formats, names and the figures."""
-
-    t: Translator
-    fmt: Formatter
-    names: dict[str, dict[str, str]]
-    unit_label: str
-    add_figure: Callable[..., HtmlFigure]
-    fig_t: Translator
-    text: F.FigureText
-    warnings: list[str]
 
 
 def summary_section(

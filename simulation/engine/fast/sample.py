@@ -24,7 +24,8 @@ from ...scenario.schema import CLAIM_TYPES, LEVELS, FrequencyKind, Scenario
 from ..exact.discrete import count_pgf
 from ..exact.scenario import _nice_ceil
 from ..plan import RunPlan, YearPlan, build_plan
-from ..result import SimulationResult
+from ..result import RunInfo, SimulationResult
+from ..settle import check_paths, settle
 from ..simulate import measure_shapes
 from ..streams import BLOCK_PATHS, n_blocks, stream
 from .moments import Basis, ClaimTables, PersonInput, claim_tables, person_moments
@@ -459,7 +460,6 @@ def run_fast(
     ``frequency``/``cost``: factor arrays to use instead (tests; the contract's shape).
     ``min_beneficiaries``: the validity threshold (lower it only to study the approximation)."""
     from ..factors import draw_factors
-    from ..run import RunInfo, check_paths, settle
 
     check_paths(paths)
     t0 = time.perf_counter()
