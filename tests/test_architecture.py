@@ -11,6 +11,7 @@ LAYERS = {
     "errors": 0,
     "params": 0,
     "outputs": 0,
+    "interrupts": 0,
     "__init__": 4,
     "scenario": 1,
     "rules": 2,

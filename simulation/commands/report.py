@@ -308,8 +308,8 @@ def run_request(req: ReportRequest, args: argparse.Namespace, log_file: str | No
         except (FundsimError, OSError) as e:
             log.error("failed: %s", e)
             raise  # the CLI prints it on one line, exit code 2
-        except KeyboardInterrupt:
-            log.error("interrupted: no report written")
+        except KeyboardInterrupt as e:
+            log.error("interrupted (%s): no report written", str(e) or "SIGINT")
             raise
         except Exception as e:
             log.exception("failed")

@@ -53,6 +53,8 @@ from collections.abc import Iterator
 import numba as nb
 import numpy as np
 
+from ..interrupts import check as check_interrupt
+from ..interrupts import deferred as deferred_interrupts
 from ..models.frequency import sample_claimants
 from .kernel import (
     next_double,
@@ -396,17 +398,19 @@ def simulate_block(plan: RunPlan, seed: int, block: int, paths: int) -> tuple[in
     Returns the block index and arrays of shape (paths in block, years, width) per measure.
     A pure function of its arguments: any worker computes the same numbers.
     """
+    check_interrupt()  # between blocks: never inside the compiled kernel
     rows = block_paths(block, paths)
     n_years = len(plan.years)
     out: Arrays = {
         name: np.zeros((len(rows), n_years, width)) for name, width in measure_shapes(plan).items()
     }
     nf, nl = len(plan.funds), len(plan.layers)
-    for y, yp in enumerate(plan.years):
-        for g, tab in zip(yp.groups, yp.tables, strict=True):
-            rng = stream(seed, block, yp.year, g.key)
-            agg, _ = _run_group(plan, yp, g, tab, rng, len(rows))
-            _add_group(out, y, g.start_category, agg, nf, nl)
+    with deferred_interrupts():  # a signal during the kernel is raised after it
+        for y, yp in enumerate(plan.years):
+            for g, tab in zip(yp.groups, yp.tables, strict=True):
+                rng = stream(seed, block, yp.year, g.key)
+                agg, _ = _run_group(plan, yp, g, tab, rng, len(rows))
+                _add_group(out, y, g.start_category, agg, nf, nl)
     return block, out
 
 
