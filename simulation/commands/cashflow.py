@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..outputs import check_output_dir
 from ..scenario import load_scenario
-from ._common import _positive, format_money, progress_bar
+from ._common import _paths, _seed, _years, format_money, progress_bar
 
 COLUMNS = [
     ("year", "year"),
@@ -45,11 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="the fund whose account to follow (default: the first fund run under a contract)",
     )
-    p.add_argument("--paths", type=_positive, default=100, help="Monte Carlo paths (default 100)")
-    p.add_argument("--seed", type=int, default=20190101, help="random seed (default 20190101)")
-    p.add_argument(
-        "--years", type=_positive, default=None, help="policy years (default: the horizon)"
-    )
+    p.add_argument("--paths", type=_paths, default=100, help="Monte Carlo paths (default 100)")
+    p.add_argument("--seed", type=_seed, default=20190101, help="random seed (default 20190101)")
+    p.add_argument("--years", type=_years, default=None, help="policy years (default: the horizon)")
     p.add_argument(
         "--config",
         metavar="TOML",

@@ -11,6 +11,7 @@ import argparse
 
 from ..errors import FundsimError
 from ..outputs import all_or_nothing, check_output_files, write_atomic
+from ._common import _seed, _years
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,9 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
     p.add_argument(
-        "--years", type=int, default=1, help="policy years from the start year (default 1)"
+        "--years", type=_years, default=1, help="policy years from the start year (default 1)"
     )
-    p.add_argument("--seed", type=int, required=True, help="random seed")
+    p.add_argument("--seed", type=_seed, required=True, help="random seed")
     p.add_argument(
         "--out", required=True, metavar="CLAIMS.csv", help="where to write the claims table"
     )

@@ -1,0 +1,128 @@
+"""Bounds: impossible values are refused by the schema itself (so ``validate`` and every command
+agree), options are bounded like the schema, and ``extends`` chains and TOML nesting are limited;
+each with one line naming the file and key, exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulation.cli import main
+
+ROOT = Path(__file__).parent.parent
+LAYERED = (ROOT / "tests" / "data" / "engine" / "layered.toml").as_posix()
+
+
+def fails(capsys, argv: list[str], *words: str) -> str:
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+CASES = {
+    "growth": (
+        "[funds.basic]\nfinancing_per_head = {2021 = 900, growth = -2}\n",
+        "funds.basic.financing_per_head.growth",
+        "above -1",
+    ),
+    "frequency_trend": ("[claims.inpatient.frequency]\ntrend = -2\n", "frequency.trend", "-1"),
+    "cost_trend": ("[claims.inpatient.severity]\ntrend = -2\n", "severity.trend", "above -1"),
+    "cost_trend_dated": (
+        "[claims.inpatient.severity]\ntrend = {2021 = 0.05, 2022 = -1}\n",
+        "severity.trend.2022",
+        "above -1",
+    ),
+    "fractional_count": (
+        "[population.cells.needy_old]\ncount = 4900.5\n",
+        "needy_old.count",
+        "whole number",
+    ),
+    "huge_count": (
+        "[population.cells.needy_old]\ncount = 1e12\n",
+        "needy_old.count",
+        "at most 2,000,000,000",
+    ),
+    "empty_name": ('name = ""\n', "name", "1 to 200"),
+    "nul_in_name": ('name = "a\\u0000b"\n', "name", "U+0000"),
+    "newline_in_name": ('name = "a\\nb"\n', "name", "control"),
+    "multiplier": (
+        "[layers.serious_illness.preferential.needy]\nthreshold_multiplier = 1e300\n",
+        "threshold_multiplier",
+        "1000",
+    ),
+    "claim_cost": (
+        "[claims.inpatient.severity.levels.city]\nmean_yuan = 1e300\n",
+        "levels.city.mean_yuan",
+        "100000000",
+    ),
+    "financing": (
+        "[funds.basic]\nfinancing_per_head = 1e308\n",
+        "funds.basic.financing_per_head",
+        "10,000,000",
+    ),
+    "year_key": (
+        "[funds.basic]\nfinancing_per_head = {0999 = 900}\n",
+        "financing_per_head.0999",
+        "1990 to 2100",
+    ),
+    "income": (
+        "[population.cells.needy_old.income]\nmean_yuan = 1e300\n",
+        "income.mean_yuan",
+        "expected",
+    ),
+    "rate": ("[claims.inpatient.frequency.rate]\nneedy = 1e9\n", "rate.needy", "expected"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_impossible_values_fail_validate(case, tmp_path, capsys):
+    text, key, words = CASES[case]
+    f = tmp_path / "x.toml"
+    f.write_text(f'extends = "{LAYERED}"\n{text}')
+    fails(capsys, ["validate", str(f)], "x.toml", key, words)
+
+
+def test_validate_and_run_agree(tmp_path, capsys):
+    f = tmp_path / "x.toml"
+    f.write_text(f'extends = "{LAYERED}"\n' + CASES["growth"][0])
+    a = fails(capsys, ["validate", str(f)])
+    b = fails(capsys, ["run", str(f), "--paths", "2", "--quiet"])
+    assert a == b
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--paths", "1e30", "whole number"),
+        ("--paths", "2000000", "at most 1,000,000"),
+        ("--years", "1000", "at most 50"),
+        ("--seed", "-1", "at least 0"),
+        ("--seed", str(2**64), "at most 9,223,372,036,854,775,807"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "report", "cashflow"])
+def test_options_are_bounded_like_the_schema(command, option, value, words, capsys):
+    fails(capsys, [command, LAYERED, option, value], option, words)
+
+
+def test_a_long_extends_chain_is_one_line(tmp_path, capsys):
+    (tmp_path / "f0.toml").write_text(f'extends = "{LAYERED}"\n')
+    for i in range(1, 300):
+        (tmp_path / f"f{i}.toml").write_text(f'extends = "f{i - 1}.toml"\n')
+    fails(capsys, ["validate", str(tmp_path / "f299.toml")], "extends", "at most 32 files")
+
+
+@pytest.mark.parametrize("depth", [40, 5000])
+def test_deeply_nested_toml_is_one_line(depth, tmp_path, capsys):
+    f = tmp_path / "deep.toml"
+    f.write_text("x = " + "[" * depth + "]" * depth + "\n")
+    fails(capsys, ["validate", str(f)], "deep.toml", "nested at most 32 deep")
