@@ -9,12 +9,11 @@ chart of the monthly balance (``fan_chart.png``), a report section and a manifes
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import pandas as pd
 
-from ..outputs import check_output_dir
+from ..outputs import check_output_dir, command_line, display_path
 from ..scenario import load_scenario
 from ._common import _paths, _seed, _years, format_money, progress_bar
 
@@ -108,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - t0
     if args.out:
-        save_cashflow(result, args.out, scenario_file=args.scenario, command=" ".join(sys.argv))
+        save_cashflow(
+            result,
+            args.out,
+            scenario_file=display_path(args.scenario),
+            command=command_line(),
+        )
     print(
         f"# {fund} account: settlement at the end of month {result.config.settlement_month} of the next year"
     )

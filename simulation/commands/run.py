@@ -8,7 +8,7 @@ import time
 
 from ..engine.result import save_result
 from ..engine.run import run as run_engine
-from ..outputs import check_output_dir
+from ..outputs import check_output_dir, command_line, display_path
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, print_summary, progress_bar
 
@@ -39,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - t0
     if args.out:
-        save_result(result, args.out, scenario_file=args.scenario, command=" ".join(sys.argv))
+        save_result(
+            result,
+            args.out,
+            scenario_file=display_path(args.scenario),
+            command=command_line(),
+        )
     print_summary(result.summary(), file=sys.stdout)
     print(
         f"# {args.paths} paths, seed {args.seed}, {elapsed:.1f} s"

@@ -40,7 +40,14 @@ import pandas as pd
 from .. import __version__
 from ..engine.result import SimulationResult, summary_records
 from ..errors import FundsimError
-from ..outputs import atomic_dir, git_commit, manifest, scenario_hash
+from ..outputs import (
+    atomic_dir,
+    display_path,
+    escape_formulas,
+    git_commit,
+    manifest,
+    scenario_hash,
+)
 from ..scenario import dumps_toml, scenario_table
 from ..scenario.schema import ContractKind
 from . import cashflows as CF
@@ -983,7 +990,7 @@ def write_report(
     with atomic_dir(out) as tmp:
         (tmp / "index.html").write_text(report.html, encoding="utf-8")
         for name, df in report.tables.items():
-            df.to_csv(tmp / f"{name}.csv", index=False)
+            escape_formulas(df).to_csv(tmp / f"{name}.csv", index=False)
         write_workbook(report.tables, tmp / "report.xlsx")
         (tmp / "figures").mkdir()
         for fid, png in report.figures.items():
@@ -997,6 +1004,6 @@ def write_report(
             json.dumps(report.manifest, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
         )
         if log_text is not None:
-            log.info("report complete: %s", out)
+            log.info("report complete: %s", display_path(out))
             (tmp / "report.log").write_text(log_text(), encoding="utf-8")
     return out
