@@ -126,3 +126,42 @@ def test_deeply_nested_toml_is_one_line(depth, tmp_path, capsys):
     f = tmp_path / "deep.toml"
     f.write_text("x = " + "[" * depth + "]" * depth + "\n")
     fails(capsys, ["validate", str(f)], "deep.toml", "nested at most 32 deep")
+
+
+# --------------------------------------------------------------------------- claims tables
+
+CLAIMS = ROOT / "tests" / "data" / "claims"
+
+
+def claims_with(tmp_path: Path, extra_rows: list[str]) -> Path:
+    lines = (CLAIMS / "good_claims.csv").read_text().splitlines()
+    f = tmp_path / "claims.csv"
+    f.write_text("\n".join([*lines, *extra_rows]) + "\n")
+    return f
+
+
+def test_a_huge_cost_names_the_file_and_row(tmp_path):
+    from simulation.claims_data import read_claims
+    from simulation.errors import ClaimsDataError
+
+    lines = (CLAIMS / "good_claims.csv").read_text().splitlines()
+    header, first = lines[0].split(","), lines[1].split(",")
+    first[header.index("total_cost")] = "1e300"
+    f = claims_with(tmp_path, [",".join(first)])
+    with pytest.raises(ClaimsDataError) as e:
+        read_claims(f)
+    text = str(e.value)
+    assert "claims.csv" in text and "total_cost above 100,000,000 yuan" in text
+    assert str(len(lines) + 1) in text  # the file line of the bad row
+
+
+def test_duplicate_claim_rows_are_counted_or_refused_under_strict(tmp_path):
+    from simulation.claims_data import read_claims
+    from simulation.errors import ClaimsDataError
+
+    row = (CLAIMS / "good_claims.csv").read_text().splitlines()[1]
+    f = claims_with(tmp_path, [row] * 50)
+    assert read_claims(f).attrs["duplicate_rows"] == 50
+    with pytest.raises(ClaimsDataError, match="duplicate row"):
+        read_claims(f, strict=True)
+    assert read_claims(CLAIMS / "good_claims.csv").attrs["duplicate_rows"] == 0

@@ -11,7 +11,8 @@ import argparse
 
 from ..errors import FundsimError
 from ..outputs import all_or_nothing, check_output_files, write_atomic
-from ._common import _seed, _years
+from ..scenario.schema import MAX_HORIZON
+from ._common import _seed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
     p.add_argument(
-        "--years", type=_years, default=1, help="policy years from the start year (default 1)"
+        "--years", type=int, default=1, help="policy years from the start year (default 1)"
     )
     p.add_argument("--seed", type=_seed, required=True, help="random seed")
     p.add_argument(
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.years < 1:
         raise FundsimError(f"--years must be at least 1, found {args.years}")
+    if args.years > MAX_HORIZON:
+        raise FundsimError(f"--years must be at most {MAX_HORIZON}, found {args.years}")
     if not 0 < args.scale <= 1:
         raise FundsimError(f"--scale must be in (0, 1], found {args.scale:g}")
     check_output_files({"--out": args.out, "--exposure-out": args.exposure_out})  # before drawing
