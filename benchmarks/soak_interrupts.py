@@ -118,7 +118,9 @@ def main() -> int:
         rc = child.returncode
         outcomes[str(rc)] = outcomes.get(str(rc), 0) + 1
         early = "fundsim: interrupted" not in text and (
-            rc == -signal.SIGTERM or (rc == 1 and "KeyboardInterrupt" in text and "import" in text)
+            rc == -signal.SIGTERM
+            or (rc in (1, -signal.SIGINT) and "KeyboardInterrupt" in text and "runpy" in text)
+            or (rc == -signal.SIGINT and not text.strip())
         )
         if early:  # before fundsim's handlers exist: Python's default action, nothing written
             counts_early[0] += 1
@@ -143,6 +145,8 @@ def main() -> int:
             counts["users_folders_touched"] += 1
             print(f"run {i}: the users' folder changed", file=sys.stderr)
             digest = tree_digest(users)
+        if (i + 1) % 25 == 0:
+            print(f"# after {i + 1} runs: {counts}, early {counts_early[0]}", flush=True)
         for o in ("a", "b", "c"):
             if (shared / o).is_dir():
                 why = corrupt(shared / o)

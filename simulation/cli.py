@@ -75,13 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
-        with handle_signals():
+        with handle_signals():  # from the first line: building the parser imports every command
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if not getattr(args, "func", None):
+                parser.print_help()
+                return 2
             return int(args.func(args) or 0)
     except FundsimError as e:
         print(f"fundsim: error: {e}", file=sys.stderr)
