@@ -165,3 +165,17 @@ def test_duplicate_claim_rows_are_counted_or_refused_under_strict(tmp_path):
     with pytest.raises(ClaimsDataError, match="duplicate row"):
         read_claims(f, strict=True)
     assert read_claims(CLAIMS / "good_claims.csv").attrs["duplicate_rows"] == 0
+
+
+def test_a_float_year_is_named_as_a_decimal_number(tmp_path, capsys):
+    f = tmp_path / "x.toml"
+    f.write_text(f'extends = "{LAYERED}"\nstart_year = 2016.0\n')
+    fails(capsys, ["validate", str(f)], "start_year", "found 2016.0", "decimal point")
+
+
+def test_a_year_key_with_a_letter_is_named_itself(tmp_path, capsys):
+    f = tmp_path / "x.toml"
+    f.write_text(
+        f'extends = "{LAYERED}"\n[funds.basic]\nfinancing_per_head = {{2021 = 9, 20x6 = 5}}\n'
+    )
+    fails(capsys, ["validate", str(f)], "financing_per_head.20x6", "expected a year")

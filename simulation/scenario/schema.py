@@ -83,8 +83,8 @@ DatedValue = Annotated[
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 """A ratio, share, rate or probability in [0, 1]."""
-Yuan = Annotated[float, Field(ge=0.0, le=1e12)]
-"""An amount of money, yuan, not negative, at most :data:`MAX_YUAN`."""
+Yuan = Annotated[float, Field(ge=0.0)]
+"""An amount of money, yuan, not negative."""
 Rate = Annotated[float, Field(ge=0.0, le=1e3)]
 """A non-negative rate (claims per person-year, a multiplier)."""
 
