@@ -258,8 +258,18 @@ def _in_set(raw: pd.DataFrame, column: str, allowed: Sequence[str], what: str) -
     )
 
 
-def read_claims(path: str | Path, categories: Sequence[str] | None = None) -> pd.DataFrame:
+MAX_COST_YUAN = 1e8
+"""Most a claim may cost, yuan (the scenario schema's bound on a mean claim cost)."""
+
+
+def read_claims(
+    path: str | Path, categories: Sequence[str] | None = None, strict: bool = False
+) -> pd.DataFrame:
     """Read and validate a claims table (see the module docstring for its columns).
+
+    Costs must be finite and at most :data:`MAX_COST_YUAN` a claim. Rows identical in every
+    column are counted in ``attrs["duplicate_rows"]`` (the rows beyond the first of each kind;
+    the caller warns), and are an error with ``strict``.
 
     ``categories``: the scenario's category names; when given, any other category is an error.
 
@@ -335,6 +345,21 @@ def read_claims(path: str | Path, categories: Sequence[str] | None = None) -> pd
             raw["in_policy_cost"],
         )
     )
+    for column, values in (("total_cost", total), ("in_policy_cost", inpol)):
+        problems.append(
+            rows_problem(
+                f"{column} above {MAX_COST_YUAN:,.0f} yuan (a claim's cost)",
+                values > MAX_COST_YUAN,
+                lines,
+                raw[column],
+            )
+        )
+    data_columns = [c for c in raw.columns if c != _LINE]
+    duplicate = raw.duplicated(subset=data_columns, keep="first").to_numpy()
+    if strict:
+        problems.append(
+            rows_problem("duplicate row (identical to an earlier one)", duplicate, lines)
+        )
     above = (total >= 0) & (inpol >= 0) & (inpol > total + COST_TOLERANCE_YUAN)
     pairs = [f"{a:g} > {b:g}" for a, b in zip(inpol, total, strict=True)]
     problems.append(
@@ -360,6 +385,7 @@ def read_claims(path: str | Path, categories: Sequence[str] | None = None) -> pd
         if extra != _LINE and extra not in out.columns:
             out[extra] = raw[extra]
     out.attrs["path"] = str(path)
+    out.attrs["duplicate_rows"] = int(duplicate.sum())
     return out
 
 

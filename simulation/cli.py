@@ -4,7 +4,9 @@ Every subcommand lives in :mod:`simulation.commands` as a module with ``add_pars
 (which registers the subcommand and sets ``func``). A :class:`~simulation.errors.FundsimError` is
 printed as one line on stderr with exit code 2, never a traceback; so is an :class:`OSError` (a
 file that cannot be read or written: ``fundsim: error: FILE: REASON``) and a usage error (an
-unknown option, ``--paths 0``). Any other exception is a bug and keeps its traceback.
+unknown option, ``--paths 0``). SIGINT and SIGTERM end a command with ``fundsim: interrupted``
+and exit code 130 or 143 (:mod:`simulation.interrupts`), no traceback, no temporary output left.
+Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import NoReturn
 
 from ._version import __version__
 from .errors import FundsimError
+from .interrupts import exit_code as interrupt_exit_code
+from .interrupts import handle_signals
 
 COMMANDS = (
     "validate",
@@ -76,13 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
-        return int(args.func(args) or 0)
+        with handle_signals():  # from the first line: building the parser imports every command
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if not getattr(args, "func", None):
+                parser.print_help()
+                return 2
+            return int(args.func(args) or 0)
     except FundsimError as e:
         print(f"fundsim: error: {e}", file=sys.stderr)
         return 2
@@ -93,9 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         print(f"fundsim: error: {os_error_message(e)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # SIGINT or SIGTERM (interrupts.Interrupted): 130 or 143
         print("fundsim: interrupted", file=sys.stderr)
-        return 130
+        return interrupt_exit_code(e)
 
 
 if __name__ == "__main__":

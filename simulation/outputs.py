@@ -21,18 +21,23 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ctypes
+import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 from .errors import FundsimError
+from .interrupts import deferred
 
 _FILE_FLAGS = (
     os.O_WRONLY
@@ -85,14 +90,26 @@ def _where(path: Path, option: str | None) -> str:
     return f"{option} {path}" if option else str(path)
 
 
+def _reason(e: OSError) -> str:
+    text = e.strerror or str(e) or type(e).__name__
+    return text[:1].lower() + text[1:]
+
+
 def _check_writable_folder(folder: Path, where: str) -> None:
-    """The existing path ``folder`` is a folder this process can create files in."""
+    """The existing path ``folder`` is a folder this process can create files in: a probe file
+    (``.fundsim-probe-XXXXXXXX``) is created and removed there, since ``access()`` says yes to
+    root everywhere (``/proc``, a read-only mount) and knows nothing of quotas or ACLs."""
     if not folder.is_dir():
         raise FundsimError(f"{where}: expected a folder {str(folder)!r}, found a file")
-    if not os.access(folder, os.W_OK | os.X_OK):
+    probe = folder / f".fundsim-probe-{secrets.token_hex(4)}"
+    try:
+        os.close(os.open(probe, _FILE_FLAGS, 0o600))
+    except OSError as e:
         raise FundsimError(
-            f"{where}: cannot write in the folder {str(folder)!r} (permission denied)"
-        )
+            f"{where}: cannot write in the folder {str(folder)!r} ({_reason(e)})"
+        ) from None
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def check_output_file(path: str | Path, option: str | None = None) -> Path:
@@ -166,19 +183,53 @@ def _check_replaceable(path: Path, where: str) -> None:
     )
 
 
-def check_output_dir(path: str | Path, option: str | None = None) -> Path:
-    """Check, before any work, that the folder ``path`` can be written by :func:`atomic_dir`:
-    ``path`` is a folder or does not exist; an existing folder is empty or a previous fundsim
-    output (it holds a fundsim manifest), never a folder of other files, which would be
-    replaced; and the nearest existing folder above it (where the missing folders will be
-    created) is a writable folder."""
+def _refuse_special(path: Path, target: Path, where: str) -> None:
+    """Refuse ``.``, ``..``, the working directory, a folder above it and ``/``: replacing one
+    would pull the working directory (or everything) away."""
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if path.name in ("", ".", "..") or target == cwd or target in cwd.parents:
+        found = "the working directory" if target == cwd else "a folder above the working directory"
+        if target == target.parent:
+            found = "the root folder"
+        raise FundsimError(
+            f"{where}: expected a folder of its own (such as out/run), found {found}, which is "
+            "never replaced"
+        )
+
+
+def output_target(path: str | Path, option: str | None = None) -> Path:
+    """Where the folder ``path`` is really written: ``path`` itself, or, if it is a symlink to a
+    folder, the folder it points to (the link is kept and the output written through it). A
+    symlink to nothing or to a file is a :class:`FundsimError`."""
     path = Path(path)
     where = _where(path, option)
-    if path.exists() and not path.is_dir():
-        raise FundsimError(f"{where}: expected a folder, found a file")
-    if path.is_dir():
-        _check_replaceable(path, where)
-    _check_writable_folder(nearest_existing(path.parent), where)
+    if path.is_symlink():
+        if not path.exists():
+            raise FundsimError(f"{where}: expected a folder, found a symlink to nothing")
+        if not path.is_dir():
+            raise FundsimError(f"{where}: expected a folder, found a symlink to a file")
+        target = Path(os.path.realpath(path))
+    else:
+        target = Path(os.path.abspath(path))
+        if target.exists() and not target.is_dir():
+            raise FundsimError(f"{where}: expected a folder, found a file; it is left untouched")
+    _refuse_special(path, target, where)
+    return target
+
+
+def check_output_dir(path: str | Path, option: str | None = None) -> Path:
+    """Check, before any work, that the folder ``path`` can be written by :func:`atomic_dir`:
+    ``path`` is a folder or does not exist (or is a symlink to a folder, written through); it is
+    not ``.``, ``..``, the working directory or a folder above it; an existing folder is empty or
+    a previous fundsim output (it holds a fundsim manifest), never a folder of other files, which
+    would be replaced; and the nearest existing folder above it (where the missing folders will
+    be created) is a folder where a probe file can be created and removed."""
+    path = Path(path)
+    where = _where(path, option)
+    target = output_target(path, option)
+    if target.is_dir():
+        _check_replaceable(target, where)
+    _check_writable_folder(nearest_existing(target.parent), where)
     return path
 
 
@@ -244,40 +295,197 @@ def all_or_nothing() -> Iterator[None]:
         raise
 
 
+_STALE = r"\.{name}\.(?:tmp|old)-[0-9a-f]{{8}}"
+"""The temporary folders of an output ``name`` (``re`` pattern, ``name`` escaped)."""
+
+
+def _lock(fd: int) -> bool:
+    """Try to take the exclusive lock of an open folder (``flock``, not blocking)."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _open_dir(path: Path) -> int:
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+
+
+def _new_locked_dir(path: Path) -> tuple[Path, int]:
+    """A new temporary folder ``.NAME.tmp-XXXXXXXX`` next to ``path`` and an open descriptor
+    holding its lock for as long as this process works in it (see :func:`remove_stale`)."""
+    for _ in range(_TRIES):
+        tmp = _new_dir(path, "tmp")
+        try:
+            fd = _open_dir(tmp)
+        except FileNotFoundError:  # removed by another run's cleanup in between: try another
+            continue
+        if _lock(fd) and os.fstat(fd).st_nlink > 0:
+            return tmp, fd
+        os.close(fd)  # another run is removing it (its lock was free for an instant)
+    raise FileExistsError(f"no free temporary name next to {path}")  # pragma: no cover
+
+
+def remove_stale(path: str | Path) -> list[Path]:
+    """Remove the temporary folders of the output folder ``path`` (``.NAME.tmp-XXXXXXXX``, a
+    half-written output, and ``.NAME.old-XXXXXXXX``, a replaced one) that no live process holds:
+    a run holds its temporary folder's ``flock`` lock until it ends, and the kernel drops the
+    lock of a process that dies (even by SIGKILL). Returns the folders removed."""
+    path = Path(path)
+    pattern = re.compile(_STALE.format(name=re.escape(path.name)))
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            fd = _open_dir(Path(entry.path))
+        except OSError:
+            continue
+        try:
+            if _lock(fd):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(Path(entry.path))
+        finally:
+            os.close(fd)
+    return removed
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_renameat2: Any = None
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap the two existing paths ``a`` and ``b`` in one step (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``, through ctypes): a reader of either name always finds a folder. Returns
+    False where the system or the file system cannot (not Linux, an old kernel or C library,
+    some network file systems); any other failure is an :class:`OSError`."""
+    global _renameat2
+    if not sys.platform.startswith("linux"):
+        return False
+    if _renameat2 is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = getattr(libc, "renameat2", None)
+        if fn is not None:
+            fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+            fn.argtypes += [ctypes.c_uint]
+            fn.restype = ctypes.c_int
+        _renameat2 = fn or False
+    if not _renameat2:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Put the folder ``tmp`` at ``path`` and remove what was there.
+
+    Where :func:`exchange` works the two are swapped in one step, so a reader always finds a
+    folder, the old or the new. Elsewhere (documented fallback) the old folder is renamed aside
+    (``.NAME.old-XXXXXXXX``) and the new one renamed in: for the instant between the two renames
+    there is no folder at ``path``. Either way ``path`` never holds a half-written output."""
+    if not path.exists():
+        os.rename(tmp, path)
+        return
+    if exchange(tmp, path):
+        shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
+        return
+    old = _temporary(path, "old")
+    os.rename(path, old)
+    os.rename(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it replaces ``path``, on failure it is removed.
+    """Yield a temporary folder; on success it replaces ``path``, on failure (or an interrupt) it
+    is removed.
 
     An existing ``path`` is replaced only if it is empty or a previous fundsim output
     (:func:`check_output_dir`, checked again here, before and after the work): a folder of other
-    files is a :class:`FundsimError` and stays untouched."""
-    path = Path(path)
-    if path.is_dir():
-        _check_replaceable(path, str(path))
-    elif path.exists() or path.is_symlink():
-        raise FundsimError(f"{path}: expected a folder, found a file; it is left untouched")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _new_dir(path, "tmp")
+    files is a :class:`FundsimError` and stays untouched. A symlink to a folder is written through
+    (:func:`output_target`). Stale temporary folders of ``path`` left by killed runs are removed
+    first (:func:`remove_stale`); the replacement is one exchange where the system allows
+    (:func:`exchange`). Signals received while the output is put in place are raised after it."""
+    target = output_target(path)
+    if target.is_dir():
+        _check_replaceable(target, str(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(target)
+    tmp, fd = _new_locked_dir(target)
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
         try:
-            if not path.is_dir():
-                raise FundsimError(f"{path}: expected a folder, found a file; it is left untouched")
-            _check_replaceable(path, str(path))
+            yield tmp
+            with deferred():
+                if target.exists() or target.is_symlink():
+                    if not target.is_dir() or target.is_symlink():
+                        raise FundsimError(
+                            f"{path}: expected a folder, found a file; it is left untouched"
+                        )
+                    _check_replaceable(target, str(path))
+                _replace(tmp, target)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            with deferred(raise_at_end=False):
+                shutil.rmtree(tmp, ignore_errors=True)
             raise
-        old = _new_dir(path, "old")
-        old.rmdir()
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        os.close(fd)
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` as outputs show it: relative to the working directory when it lies below it, else
+    its file name alone, so no output (manifest, log, report) holds the machine's absolute
+    paths (a home folder, a user name)."""
+    full = os.path.abspath(path)
+    rel = os.path.relpath(full, os.getcwd())
+    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+        return os.path.basename(full)
+    return Path(rel).as_posix()
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as outputs record it: ``fundsim`` and its arguments, never the absolute path
+    of the executable; path-like arguments as :func:`display_path` shows them."""
+    args = list(sys.argv if argv is None else argv)[1:]
+    shown = [display_path(a) if os.path.isabs(a) else a for a in args]
+    return " ".join(["fundsim", *shown])
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?[\d,]*\.?\d+(?:[eE][-+]?\d+)?%?")
+
+
+def escape_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (it starts with ``= + - @``, a tab or
+    a carriage return) gets a leading ``'``, the spreadsheets' own mark for text (OWASP CSV
+    injection); numbers, and text that is a number (``-1,234``, ``-5%``), are unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        if not _NUMBER.fullmatch(value.strip()):
+            return "'" + value
+    return value
+
+
+def escape_formulas(table: Any) -> Any:
+    """A copy of the DataFrame ``table`` with :func:`escape_formula` applied to its text cells
+    (and its column names): what a CSV for spreadsheets should hold."""
+    out = table.copy()
+    for c in out.columns:
+        if out[c].dtype.kind not in "biufcmM":  # text (object or string dtype), not numbers
+            out[c] = out[c].map(escape_formula)
+    out.columns = [escape_formula(c) for c in out.columns]
+    return out
 
 
 def git_commit() -> str | None:

@@ -13,6 +13,7 @@ LAYERS = {
     "params": 0,
     "_version": 0,
     "outputs": 0,
+    "interrupts": 0,
     "__init__": 4,
     "scenario": 1,
     "rules": 2,

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..engine.run import BlockRunner, in_process, threaded
 from ..errors import FundsimError
+from ..scenario.schema import MAX_HORIZON
 
 SUMMARY_COLUMNS = [
     ("fund", "fund"),
@@ -30,13 +31,20 @@ SUMMARY_COLUMNS = [
 
 
 def add_engine_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--paths", type=_positive, default=1000, help="Monte Carlo paths (default 1000)")
-    p.add_argument("--seed", type=int, default=20190101, help="random seed (default 20190101)")
+    p.add_argument(
+        "--paths",
+        type=_paths,
+        default=1000,
+        help=f"Monte Carlo paths, 1 to {MAX_PATHS:,} (default 1000)",
+    )
+    p.add_argument(
+        "--seed", type=_seed, default=20190101, help="random seed, 0 to 2**63-1 (default 20190101)"
+    )
     p.add_argument(
         "--years",
-        type=_positive,
+        type=_years,
         default=None,
-        help="policy years (default: the scenario's horizon)",
+        help=f"policy years, 1 to {MAX_HORIZON} (default: the scenario's horizon)",
     )
     p.add_argument(
         "--threads",
@@ -67,6 +75,39 @@ def _positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1, found {n}")
     return n
+
+
+MAX_PATHS = 1_000_000
+"""Most paths a run may ask for: its per-path arrays (a few KiB a path and year) must fit in
+memory; 10,000 paths give a standard error of 1% of the standard deviation."""
+MAX_SEED = 2**63 - 1
+
+
+def _bounded(text: str, low: int, high: int) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if n < low:
+        raise argparse.ArgumentTypeError(f"expected at least {low}, found {n}")
+    if n > high:
+        raise argparse.ArgumentTypeError(f"expected at most {high:,}, found {n}")
+    return n
+
+
+def _paths(text: str) -> int:
+    """An argparse type: ``--paths``, 1 to :data:`MAX_PATHS`."""
+    return _bounded(text, 1, MAX_PATHS)
+
+
+def _years(text: str) -> int:
+    """An argparse type: ``--years``, 1 to the schema's horizon cap."""
+    return _bounded(text, 1, MAX_HORIZON)
+
+
+def _seed(text: str) -> int:
+    """An argparse type: ``--seed``, 0 to 2**63-1 (a ``SeedSequence`` entropy)."""
+    return _bounded(text, 0, MAX_SEED)
 
 
 def uses_dask(args: argparse.Namespace) -> bool:

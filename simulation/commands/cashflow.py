@@ -9,14 +9,13 @@ chart of the monthly balance (``fan_chart.png``), a report section and a manifes
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import pandas as pd
 
-from ..outputs import check_output_dir
+from ..outputs import check_output_dir, command_line, display_path
 from ..scenario import load_scenario
-from ._common import _positive, format_money, progress_bar
+from ._common import _paths, _seed, _years, format_money, progress_bar
 
 COLUMNS = [
     ("year", "year"),
@@ -45,11 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="the fund whose account to follow (default: the first fund run under a contract)",
     )
-    p.add_argument("--paths", type=_positive, default=100, help="Monte Carlo paths (default 100)")
-    p.add_argument("--seed", type=int, default=20190101, help="random seed (default 20190101)")
-    p.add_argument(
-        "--years", type=_positive, default=None, help="policy years (default: the horizon)"
-    )
+    p.add_argument("--paths", type=_paths, default=100, help="Monte Carlo paths (default 100)")
+    p.add_argument("--seed", type=_seed, default=20190101, help="random seed (default 20190101)")
+    p.add_argument("--years", type=_years, default=None, help="policy years (default: the horizon)")
     p.add_argument(
         "--config",
         metavar="TOML",
@@ -110,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - t0
     if args.out:
-        save_cashflow(result, args.out, scenario_file=args.scenario, command=" ".join(sys.argv))
+        save_cashflow(
+            result,
+            args.out,
+            scenario_file=display_path(args.scenario),
+            command=command_line(),
+        )
     print(
         f"# {fund} account: settlement at the end of month {result.config.settlement_month} of the next year"
     )

@@ -9,6 +9,7 @@ output's folder is checked before fitting) and prints a goodness-of-fit table.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..errors import FundsimError
 from ..outputs import all_or_nothing, check_output_files, write_atomic
@@ -61,6 +62,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tail-quantile", type=float, help="fix the tail threshold at this quantile (e.g. 0.95)"
     )
+    p.add_argument(
+        "--strict", action="store_true", help="refuse duplicate claim rows (default: a warning)"
+    )
     p.set_defaults(func=run)
 
 
@@ -78,7 +82,13 @@ def run(args: argparse.Namespace) -> int:
         from ..scenario import load_scenario
 
         categories = list(load_scenario(args.scenario).categories)
-    claims = read_claims(args.claims, categories)
+    claims = read_claims(args.claims, categories, strict=args.strict)
+    if claims.attrs.get("duplicate_rows"):
+        print(
+            f"fundsim: warning: {args.claims}: {claims.attrs['duplicate_rows']} duplicate row(s), "
+            "identical to an earlier one in every column (kept; --strict refuses them)",
+            file=sys.stderr,
+        )
     exposure = read_exposure(args.exposure, categories)
     result = fitting.fit_claims(
         claims,

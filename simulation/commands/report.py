@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..engine.run import run as run_engine
 from ..errors import FundsimError
-from ..outputs import check_output_dir, nearest_existing
+from ..outputs import check_output_dir, command_line, display_path, nearest_existing
 from ..report import build_report, write_report
 from ..report.cashflows import DEFAULT_CASHFLOW_PATHS
 from ..report.compare import unique_names
@@ -248,11 +248,11 @@ class ReportRequest:
 def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringIO) -> Path:
     """Load, run, build and write; returns the report folder. Raises on any failure."""
     started = dt.datetime.now().astimezone()
-    log.info("fundsim report: %s", " ".join(sys.argv))
+    log.info("%s", command_line())
     log.info(
         "scenario %s, variants %s, paths %d, seed %d",
-        req.scenario,
-        list(req.variants) or "none",
+        display_path(req.scenario),
+        [display_path(v) for v in req.variants] or "none",
         req.paths,
         req.seed,
     )
@@ -274,7 +274,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         find_chromium()  # said before the runs, not after
     ledger = report_ledger(args, out)  # the ledger too
     history = report_history(args, base_scenario)  # and the settled years
-    log.info("output folder %s", out)
+    log.info("output folder %s", display_path(out))
     t0 = time.perf_counter()
     results = []
     with (
@@ -297,7 +297,12 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
                     method=getattr(args, "method", "full"),
                 )
             )
-            log.info("ran %s: %d paths in %.1f s", label, req.paths, time.perf_counter() - t1)
+            log.info(
+                "ran %s: %d paths in %.1f s",
+                display_path(label),
+                req.paths,
+                time.perf_counter() - t1,
+            )
     base, variants = results[0], results[1:]
     names = unique_names([s.name for s in variant_scenarios])
     forecast, extra_sections, extra_tables = against_extras(args, ledger, base, out, req.scenario)
@@ -309,9 +314,9 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
         lang=req.lang,
         exact=req.exact,
         variant_names=names,
-        scenario_files=[req.scenario, *req.variants],
+        scenario_files=[display_path(f) for f in (req.scenario, *req.variants)],
         now=started,
-        extra_manifest={"command": " ".join(sys.argv), "method": getattr(args, "method", "full")},
+        extra_manifest={"command": command_line(), "method": getattr(args, "method", "full")},
         cashflow_paths=cashflow_paths,
         cashflow_funds=cashflow_funds,
         progress=not req.quiet and sys.stderr.isatty(),
@@ -382,15 +387,15 @@ def run_request(req: ReportRequest, args: argparse.Namespace, log_file: str | No
         except (FundsimError, OSError) as e:
             log.error("failed: %s", e)
             raise  # the CLI prints it on one line, exit code 2
-        except KeyboardInterrupt:
-            log.error("interrupted: no report written")
+        except KeyboardInterrupt as e:
+            log.error("interrupted (%s): no report written", str(e) or "SIGINT")
             raise
         except Exception as e:
             log.exception("failed")
             where = f" (details in {log_file})" if log_file else ""
             print(f"fundsim: error: report failed: {type(e).__name__}: {e}{where}", file=sys.stderr)
             return 1
-        log.info("done: %s", out / "index.html")
+        log.info("done: %s", display_path(out / "index.html"))
     if not req.quiet:
         print(f"report written to {out / 'index.html'}")
     return 0

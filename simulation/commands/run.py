@@ -9,7 +9,7 @@ import time
 from ..engine.result import save_result
 from ..engine.run import METHODS
 from ..engine.run import run as run_engine
-from ..outputs import check_output_dir
+from ..outputs import check_output_dir, command_line, display_path
 from ..scenario import load_scenario
 from ._common import add_engine_args, engine_runner, print_summary, progress_bar
 from .history import add_ledger_args, record_run, run_ledger_path
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         save_result(
             result,
             args.out,
-            scenario_file=args.scenario,
-            command=" ".join(sys.argv),
+            scenario_file=display_path(args.scenario),
+            command=command_line(),
             method=args.method,
         )
     fid = record_run(args, ledger, result)

@@ -11,6 +11,8 @@ import argparse
 
 from ..errors import FundsimError
 from ..outputs import all_or_nothing, check_output_files, write_atomic
+from ..scenario.schema import MAX_HORIZON
+from ._common import _seed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--years", type=int, default=1, help="policy years from the start year (default 1)"
     )
-    p.add_argument("--seed", type=int, required=True, help="random seed")
+    p.add_argument("--seed", type=_seed, required=True, help="random seed")
     p.add_argument(
         "--out", required=True, metavar="CLAIMS.csv", help="where to write the claims table"
     )
@@ -48,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.years < 1:
         raise FundsimError(f"--years must be at least 1, found {args.years}")
+    if args.years > MAX_HORIZON:
+        raise FundsimError(f"--years must be at most {MAX_HORIZON}, found {args.years}")
     if not 0 < args.scale <= 1:
         raise FundsimError(f"--scale must be in (0, 1], found {args.scale:g}")
     check_output_files({"--out": args.out, "--exposure-out": args.exposure_out})  # before drawing

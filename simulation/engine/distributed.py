@@ -9,6 +9,7 @@ index (assignment, never accumulation), so nothing is counted twice.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterable, Iterator
 
 from ..errors import FundsimError
@@ -58,14 +59,18 @@ def dask_runner(
         if scheduler is not None:
             own_client = client = connect(scheduler)
         else:
-            own_cluster = LocalCluster(
-                n_workers=workers or 1,
-                threads_per_worker=1,
-                processes=True,
-                # any free port: with None the scheduler's HTTP server still asks for 8787, and
-                # warns when another local cluster (e.g. the bench's other run) holds it
-                dashboard_address=":0",
-            )
+            with _children_ignore_sigint():
+                own_cluster = LocalCluster(
+                    n_workers=workers or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    # any free port: with None the scheduler's HTTP server still asks for 8787, and
+                    # warns when another local cluster (e.g. the bench's other run) holds it
+                    dashboard_address=":0",
+                    # the workers' own warnings (e.g. tasks cancelled when an interrupted run
+                    # closes the cluster) are not the user's business; their errors still show
+                    silence_logs=logging.ERROR,
+                )
             own_client = client = Client(own_cluster)
 
     def runner(
@@ -85,8 +90,46 @@ def dask_runner(
     runner.client = client
     try:
         yield runner
+    except KeyboardInterrupt:  # SIGINT/SIGTERM: close quietly (no warnings of lost tasks)
+        with _quiet():
+            if own_client is not None:
+                own_client.close()
+            if own_cluster is not None:
+                own_cluster.close()
+        raise
+    if own_client is not None:
+        own_client.close()
+    if own_cluster is not None:
+        own_cluster.close()
+
+
+@contextlib.contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (inherited): a terminal's Ctrl-C reaches the
+    whole process group, and only this process should act on it (closing the cluster)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
     finally:
-        if own_client is not None:
-            own_client.close()
-        if own_cluster is not None:
-            own_cluster.close()
+        signal.signal(signal.SIGINT, old)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Dask's loggers silent, and any error of the shutdown ignored (an interrupted run)."""
+    loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        with contextlib.suppress(Exception):
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)

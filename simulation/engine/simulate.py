@@ -54,6 +54,8 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from ..interrupts import check as check_interrupt
+from ..interrupts import deferred as deferred_interrupts
 from ..models.frequency import claim_probability, count_sf, sample_claimants
 from ..scenario.schema import CLAIM_TYPES
 from .factors import FactorPaths, draw_factors
@@ -501,6 +503,7 @@ def simulate_block(plan: RunPlan, seed: int, block: int, paths: int) -> tuple[in
     Returns the block index and arrays of shape (paths in block, years, width) per measure.
     A pure function of its arguments: any worker computes the same numbers.
     """
+    check_interrupt()  # between blocks: never inside the compiled kernel
     rows = block_paths(block, paths)
     n_years = len(plan.years)
     out: Arrays = {
@@ -509,16 +512,17 @@ def simulate_block(plan: RunPlan, seed: int, block: int, paths: int) -> tuple[in
     nf, nl = len(plan.funds), len(plan.layers)
     fac = block_factors(plan, seed, block)
     cells = {c: i for i, c in enumerate(plan.scenario.population.cells)}
-    for y, yp in enumerate(plan.years):
-        for g, tab in zip(yp.groups, yp.tables, strict=True):
-            rng = stream(seed, block, yp.year, g.key)
-            pt = (
-                factor_tables(g, tab, fac, y, cells[g.cell])
-                if fac is not None and g.claims
-                else process_tables(tab)
-            )
-            agg, _ = _run_group(plan, yp, g, pt, rng, len(rows))
-            _add_group(out, y, g.start_category, agg, nf, nl)
+    with deferred_interrupts():  # a signal during the kernel is raised after it
+        for y, yp in enumerate(plan.years):
+            for g, tab in zip(yp.groups, yp.tables, strict=True):
+                rng = stream(seed, block, yp.year, g.key)
+                pt = (
+                    factor_tables(g, tab, fac, y, cells[g.cell])
+                    if fac is not None and g.claims
+                    else process_tables(tab)
+                )
+                agg, _ = _run_group(plan, yp, g, pt, rng, len(rows))
+                _add_group(out, y, g.start_category, agg, nf, nl)
     return block, out
 
 

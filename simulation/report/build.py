@@ -43,7 +43,7 @@ import pandas as pd
 from .._version import __version__
 from ..engine.result import SimulationResult, summary_records
 from ..errors import FundsimError
-from ..outputs import atomic_dir, manifest, scenario_hash
+from ..outputs import atomic_dir, display_path, escape_formulas, manifest, scenario_hash
 from ..scenario import scenario_table
 from . import cashflows as CF
 from . import figures as F
@@ -322,7 +322,7 @@ def write_report(
             log.info("printing report.pdf")
             html_to_pdf(tmp / "index.html", tmp / "report.pdf")
         for name, df in report.tables.items():
-            df.to_csv(tmp / f"{name}.csv", index=False)
+            escape_formulas(df).to_csv(tmp / f"{name}.csv", index=False)
         write_workbook(report.tables, tmp / "report.xlsx", report.workbook)
         (tmp / "figures").mkdir()
         for fid, png in report.figures.items():
@@ -336,6 +336,6 @@ def write_report(
             json.dumps(report.manifest, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
         )
         if log_text is not None:
-            log.info("report complete: %s", out)
+            log.info("report complete: %s", display_path(out))
             (tmp / "report.log").write_text(log_text(), encoding="utf-8")
     return out

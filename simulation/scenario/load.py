@@ -41,6 +41,25 @@ __all__ = [
 ]
 
 
+MAX_EXTENDS = 32
+"""Most files an ``extends`` chain may hold (the shipped variants use 2)."""
+MAX_NESTING = 32
+"""Most levels of tables and arrays a scenario file may nest (the schema uses 6)."""
+
+
+def _nesting(value: Any) -> int:
+    """Levels of tables and arrays in ``value`` (0 for a scalar), without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        v, depth = todo.pop()
+        if isinstance(v, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                todo.extend((x, depth) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
 def _display(path: Path) -> str:
     return os.path.normpath(path)
 
@@ -54,7 +73,11 @@ def read_toml(path: Path) -> dict[str, Any]:
     shown = _display(path)
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            table = tomllib.load(f)
+    except RecursionError:
+        raise ScenarioError(
+            shown, "", f"expected tables and arrays nested at most {MAX_NESTING} deep, found deeper"
+        ) from None
     except FileNotFoundError:
         raise ScenarioError(shown, "", "file not found") from None
     except IsADirectoryError:
@@ -65,6 +88,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(shown, "", "not a valid TOML file: it is not UTF-8 text") from None
     except OSError as e:  # permission denied, an I/O error, ...
         raise ScenarioError(shown, "", f"cannot read the file: {os_reason(e)}") from None
+    if _nesting(table) > MAX_NESTING:
+        raise ScenarioError(
+            shown, "", f"expected tables and arrays nested at most {MAX_NESTING} deep, found deeper"
+        )
+    return table
 
 
 def os_reason(error: OSError) -> str:
@@ -78,6 +106,12 @@ def _chain(
     """The files of an ``extends`` chain, base first, each with its raw table (``extends`` removed)."""
     real = path.resolve()
     shown = _display(path)
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError(
+            _display(Path(seen[0][1])),
+            "extends",
+            f"expected a chain of at most {MAX_EXTENDS} files, found a longer one",
+        )
     if any(real == r for r, _ in seen):
         cycle = " -> ".join([*(s for _, s in seen), shown])
         raise ScenarioError(

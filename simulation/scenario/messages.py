@@ -348,6 +348,11 @@ def _problem(err: dict[str, Any]) -> tuple[tuple[str | int, ...], str]:
     if kind == "missing":
         what = f": expected {expected}" if expected else ""
         return loc, f"required key {str(loc[-1])!r} is missing{what}"
+    if kind == "int_type" and isinstance(found, float) and not isinstance(found, bool):
+        return loc, (
+            f"expected {expected or 'a whole number'}, found {found!r} (a decimal number: "
+            "write it without the decimal point)"
+        )
     if kind == "value_error" and inner is not None:
         return _dated_problem(loc, str(inner), found, expected)
     if kind in ("enum", "literal_error"):

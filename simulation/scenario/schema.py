@@ -19,6 +19,7 @@ import dataclasses
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
@@ -40,9 +41,38 @@ from ..params import Dated
 from .cashflow import CashflowConfig
 from .indexed import IndexProblem, resolve_indexed_values
 
+MAX_PERSONS = 2_000_000_000
+"""Most persons a cell's roster may hold (China's population is 1.4e9)."""
+MAX_PER_HEAD_YUAN = 1e7
+"""Most financing per head a fund may have, yuan a year (the shipped scenarios: 25 to 960; sweeps
+and tests go to a million)."""
+MAX_CLAIM_YUAN = 1e8
+"""Most the mean cost of a claim may be, yuan (a year of intensive care is about 1e6)."""
+MAX_YUAN = 1e12
+"""Most any other amount of money may be, yuan (deductibles, caps, band boundaries)."""
+MAX_GROWTH = 1.0
+"""Growth and trends per year lie above -1 (a fall to nothing) and at most +100%."""
+MAX_HORIZON = 50
+"""Most policy years a scenario (or ``--years``) may run."""
+YEARS = (1990, 2100)
+"""Years a scenario may name (start year, dated values' keys, ``[changes.YYYY]``)."""
+
 
 def _parse_dated(raw: Any) -> Dated:
-    return Dated.parse(raw)
+    d = Dated.parse(raw)
+    if d.growth is not None and not (-1.0 < d.growth <= MAX_GROWTH):
+        raise FieldProblem(
+            f"expected growth above -1 and at most {number_text(MAX_GROWTH)} (a rate per year), "
+            f"found {number_text(d.growth)}",
+            ("growth",),
+        )
+    for year, _ in d.values:
+        if not YEARS[0] <= year <= YEARS[1]:
+            raise FieldProblem(
+                f"expected a year from {YEARS[0]} to {YEARS[1]} as key, found {year:04d}",
+                (f"{year:04d}",),
+            )
+    return d
 
 
 DatedValue = Annotated[
@@ -56,7 +86,7 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 """A ratio, share, rate or probability in [0, 1]."""
 Yuan = Annotated[float, Field(ge=0.0)]
 """An amount of money, yuan, not negative."""
-Rate = Annotated[float, Field(ge=0.0)]
+Rate = Annotated[float, Field(ge=0.0, le=1e3)]
 """A non-negative rate (claims per person-year, a multiplier)."""
 
 _LAX = Strict(False)
@@ -256,8 +286,8 @@ class Category(Frozen):
 class Income(Frozen):
     """Household disposable income per person, yuan per year: lognormal with this mean and CV."""
 
-    mean_yuan: Annotated[float, Field(gt=0.0)]
-    cv: Annotated[float, Field(gt=0.0)] = 0.6
+    mean_yuan: Annotated[float, Field(gt=0.0, le=1e7)]
+    cv: Annotated[float, Field(gt=0.0, le=100.0)] = 0.6
     """Coefficient of variation of income within the cell. Default 0.6: ASSUMPTION. Neither
     RULES.md nor the seeds give the spread of income; 0.6 (lognormal sigma about 0.55, Gini about
     0.30) is a moderate spread within one category and region, narrower than across a whole
@@ -282,7 +312,18 @@ class Cell(Frozen):
     @field_validator("count")
     @classmethod
     def _count(cls, v: Dated) -> Dated:
-        return _dated_nonnegative(v, "a count of persons", unit="")
+        _dated_nonnegative(v, "a count of persons", unit="")
+        for sub, n in _dated_items(v):
+            if not float(n).is_integer():
+                raise FieldProblem(
+                    f"expected a whole number of persons, found {number_text(n)}", sub
+                )
+            if n > MAX_PERSONS:
+                raise FieldProblem(
+                    f"expected at most {MAX_PERSONS:,} persons in a cell, found {number_text(n)}",
+                    sub,
+                )
+        return v
 
     @field_validator("age_band")
     @classmethod
@@ -379,13 +420,13 @@ class Frequency(Frozen):
     """
 
     distribution: Annotated[FrequencyKind, _LAX] = FrequencyKind.POISSON
-    rate: dict[str, Annotated[float, Field(ge=0.0)]]
+    rate: dict[str, Annotated[float, Field(ge=0.0, le=365.0)]]
     """Claims per person-year by category; ``default`` applies to categories not listed."""
-    age_factor: dict[str, Annotated[float, Field(ge=0.0)]] = {}
+    age_factor: dict[str, Annotated[float, Field(ge=0.0, le=1e3)]] = {}
     """Multiplier by age band; bands not listed use 1. Every key must be the ``age_band`` of some
     cell, written as the cell writes it (checked in :func:`_check_references`)."""
-    dispersion: Annotated[float, Field(ge=0.0)] = 0.0
-    trend: float = 0.0
+    dispersion: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    trend: Annotated[float, Field(gt=-1.0, le=MAX_GROWTH)] = 0.0
     """Growth of the rate per year (fraction)."""
 
     @model_validator(mode="after")
@@ -417,9 +458,9 @@ class LevelSeverity(Frozen):
     """Cost per claim at one hospital level, yuan (before the yearly trend)."""
 
     body: Annotated[BodyKind, _LAX] = BodyKind.LOGNORMAL
-    mean_yuan: Annotated[float, Field(gt=0.0)]
+    mean_yuan: Annotated[float, Field(gt=0.0, le=MAX_CLAIM_YUAN)]
     """Mean cost per claim of the whole (spliced) distribution, yuan, in the start year."""
-    cv: Annotated[float, Field(gt=0.0)]
+    cv: Annotated[float, Field(gt=0.0, le=100.0)]
     """Coefficient of variation of the body distribution."""
     tail: Tail | None = None
     in_policy_mean: Fraction = 0.85
@@ -439,6 +480,18 @@ class Severity(Frozen):
     """Share of claims by hospital level, by category; ``default`` for unlisted categories."""
     trend: DatedValue = Dated(scalar=0.0)
     """Medical cost growth per year (fraction), applied from the year after the start year."""
+
+    @field_validator("trend")
+    @classmethod
+    def _trend(cls, v: Dated) -> Dated:
+        for sub, g in _dated_items(v):
+            if not -1.0 < g <= MAX_GROWTH:
+                raise FieldProblem(
+                    f"expected a trend above -1 and at most {number_text(MAX_GROWTH)} (a rate per "
+                    f"year), found {number_text(g)}",
+                    sub,
+                )
+        return v
 
     @field_validator("level_mix")
     @classmethod
@@ -487,7 +540,7 @@ class LevelRule(Frozen):
 class Preferential(Frozen):
     """A category's preferential terms in a layer (seed 003: lower threshold, higher ratio, no cap)."""
 
-    threshold_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
+    threshold_multiplier: Annotated[float, Field(ge=0.0, le=1e3)] = 1.0
     """Multiplies the deductible; band boundaries shift down by the same amount (widths kept)."""
     ratio_addon: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     """Added to every band's ratio (capped at 1)."""
@@ -623,7 +676,7 @@ class Fund(Frozen):
     financing_per_head: DatedValue | dict[str, DatedValue]
     """Yuan per insured person-year; a table by tier for differentiated financing."""
     contract: Contract = Contract(kind=ContractKind.NONE)
-    opening_balance_yuan: float = 0.0
+    opening_balance_yuan: Annotated[float, Field(ge=-MAX_YUAN, le=MAX_YUAN)] = 0.0
     label_zh: str | None = None
     """The label in Chinese reports (``--lang zh``); the label when absent."""
     balance_note: str | None = None
@@ -638,7 +691,7 @@ class Fund(Frozen):
     def _years_are_dated(cls, raw: Any) -> Any:
         """A table with a year, ``growth`` or ``source`` key is a dated value, never a tier table."""
         if isinstance(raw, dict) and any(_year_or_meta(k) for k in raw):
-            return Dated.parse(raw)
+            return _parse_dated(raw)
         return raw
 
     @field_validator("financing_per_head")
@@ -653,6 +706,13 @@ class Fund(Frozen):
         for tier, d in items:
             try:
                 _dated_nonnegative(d, "a financing per head")
+                for sub, x in _dated_items(d):
+                    if x > MAX_PER_HEAD_YUAN:
+                        raise FieldProblem(
+                            f"expected a financing per head of at most {MAX_PER_HEAD_YUAN:,.0f} "
+                            f"yuan, found {number_text(x)}",
+                            sub,
+                        )
             except FieldProblem as e:
                 raise FieldProblem(e.message, e.sub if tier is None else (tier, *e.sub)) from None
         return v
@@ -876,7 +936,7 @@ class Scenario(Frozen):
     description_zh: str | None = None
     """The description in Chinese reports; the description when absent."""
     start_year: Annotated[int, Field(ge=1990, le=2100)]
-    horizon_years: Annotated[int, Field(ge=1, le=50)] = 1
+    horizon_years: Annotated[int, Field(ge=1, le=MAX_HORIZON)] = 1
     categories: dict[str, Category]
     population: Population
     claims: dict[ClaimTypeName, ClaimModel]
@@ -904,6 +964,22 @@ class Scenario(Frozen):
             return resolve_indexed_values(raw)
         except IndexProblem as e:
             raise ReferenceError_(e.loc, e.message) from None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        """A name is a label for folders, tables and reports: 1 to 200 characters, none of them a
+        control character (a NUL, a newline)."""
+        if not v.strip():
+            raise FieldProblem(f"expected a name of 1 to 200 characters, found {toml_text(v)}")
+        bad = next((c for c in v if unicodedata.category(c).startswith("C")), None)
+        if bad is not None:
+            raise FieldProblem(
+                f"expected a name without control characters, found U+{ord(bad):04X} in it"
+            )
+        if len(v) > 200:
+            raise FieldProblem(f"expected a name of 1 to 200 characters, found {len(v)}")
+        return v
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:

@@ -41,16 +41,17 @@ def set_key_path(table: dict[str, Any], path: str, value: Any) -> dict[str, Any]
             wanted = "a list" if isinstance(part, int) else "a table"
             raise FundsimError(f"key path {path!r}: expected {wanted} at {where!r}")
         last = i == len(parts) - 1
+        key: Any = part  # an int for a list (checked above), a str for a table
         if isinstance(node, list) and not 0 <= int(part) < len(node):
             raise FundsimError(
                 f"key path {path!r}: index {part} is past the end ({len(node)} items)"
             )
         if last:
-            node[part] = value
+            node[key] = value
         else:
             if isinstance(node, dict) and part not in node:
                 raise FundsimError(f"key path {path!r}: the scenario has no {part!r} at {where!r}")
-            node = node[part]
+            node = node[key]
     return out
 
 

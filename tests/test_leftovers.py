@@ -1,0 +1,198 @@
+"""Leftovers: every --out check runs before the work (no complete temporary folder left by a late
+failure); a killed run's temporary folder is removed by the next run unless a live process holds
+it; a symlink is written through; a reader always finds a folder while it is replaced."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import simulation.outputs as outputs
+from simulation.cli import main
+from simulation.errors import FundsimError
+
+ROOT = Path(__file__).parent.parent
+LAYERED = str(ROOT / "tests" / "data" / "engine" / "layered.toml")
+RUN = ["run", LAYERED, "--paths", "4", "--quiet"]
+
+
+def fails(capsys, argv: list[str], *words: str) -> str:
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.fixture
+def no_engine(monkeypatch):
+    import simulation.commands.report as report_command
+    import simulation.commands.run as run_command
+
+    def no_run(*a, **k):
+        raise AssertionError("the paths ran before the --out check")
+
+    monkeypatch.setattr(run_command, "run_engine", no_run)
+    monkeypatch.setattr(report_command, "run_engine", no_run)
+
+
+@pytest.mark.parametrize("out", [".", "..", "./", "sub/..", "CWD", "PARENT"])
+def test_the_working_directory_and_above_are_refused_before_the_run(
+    out, tmp_path, capsys, monkeypatch, no_engine
+):
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "mine.txt").write_text("keep")
+    monkeypatch.chdir(work)
+    out = {"CWD": str(work), "PARENT": str(tmp_path)}.get(out, out)
+    fails(capsys, [*RUN, "--out", out], "--out", "never replaced")
+    assert (work / "mine.txt").read_text() == "keep"
+    assert hidden(work) == [] and hidden(tmp_path) == []
+
+
+def test_report_refuses_the_working_directory_before_the_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    import simulation.commands.report as report_command
+
+    monkeypatch.setattr(report_command, "run_engine", lambda *a, **k: 1 / 0)
+    fails(capsys, ["report", LAYERED, "--paths", "4", "--quiet", "--out", "."], "never replaced")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_place_is_found_by_a_probe_before_the_run(capsys, no_engine):
+    # access() says yes to root in /proc; creating a file there fails
+    fails(capsys, [*RUN, "--out", "/proc/fundsim-test/x"], "--out", "cannot write in the folder")
+
+
+def test_a_symlink_to_a_folder_is_written_through(tmp_path, capsys):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    assert main([*RUN, "--out", str(link)]) == 0
+    assert main([*RUN, "--seed", "9", "--out", str(link)]) == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert json.loads((real / "manifest.json").read_text())["seed"] == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("kind", ["dangling", "file"])
+def test_a_symlink_to_nothing_or_to_a_file_is_refused(kind, tmp_path, capsys, no_engine):
+    target = tmp_path / "target"
+    if kind == "file":
+        target.write_text("keep")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    fails(capsys, [*RUN, "--out", str(link)], "--out", "symlink")
+    assert link.is_symlink() and (kind == "dangling" or target.read_text() == "keep")
+
+
+def test_a_stale_temporary_folder_is_removed_unless_a_live_process_holds_it(tmp_path):
+    out = tmp_path / "out"
+    stale = tmp_path / ".out.tmp-0123abcd"
+    stale.mkdir()
+    (stale / "half.csv").write_text("a,")
+    old = tmp_path / ".out.old-89abcdef"
+    old.mkdir()
+    live = tmp_path / ".out.tmp-fedcba98"
+    live.mkdir()
+    other = tmp_path / ".other.tmp-0123abcd"  # another output's: not this run's to judge
+    other.mkdir()
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live run holds its own
+        with outputs.atomic_dir(out) as tmp:
+            (tmp / "manifest.json").write_text(json.dumps({"fundsim_version": "t"}))
+        assert hidden(tmp_path) == [".other.tmp-0123abcd", ".out.tmp-fedcba98"]
+    finally:
+        os.close(fd)
+
+
+KILLER = """
+import os, signal, sys
+import pandas as pd
+from simulation.cli import main
+
+def die(*a, **k):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+pd.DataFrame.to_csv = die  # killed while the output's files are being written
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_run_killed_while_writing_leaves_a_folder_the_next_run_removes(tmp_path):
+    argv = ["run", LAYERED, "--paths", "4", "--quiet", "--out", "out"]
+    child = subprocess.run(
+        [sys.executable, "-c", KILLER, *argv], cwd=tmp_path, capture_output=True, timeout=600
+    )
+    assert child.returncode == -signal.SIGKILL
+    assert [n.split("-")[0] for n in hidden(tmp_path)] == [".out.tmp"]
+    again = subprocess.run(
+        [sys.executable, "-m", "simulation.cli", *argv], cwd=tmp_path, capture_output=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert hidden(tmp_path) == [] and (tmp_path / "out" / "manifest.json").is_file()
+
+
+def test_a_reader_always_finds_the_folder_while_it_is_replaced(tmp_path):
+    out = tmp_path / "out"
+    with outputs.atomic_dir(out) as tmp:
+        (tmp / "manifest.json").write_text(json.dumps({"fundsim_version": "0"}))
+    missing = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            if not (out / "manifest.json").exists():
+                missing.append(1)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for i in range(1, 60):
+            with outputs.atomic_dir(out) as tmp:
+                (tmp / "manifest.json").write_text(json.dumps({"fundsim_version": str(i)}))
+    finally:
+        stop.set()
+        t.join()
+    assert missing == []
+    assert json.loads((out / "manifest.json").read_text())["fundsim_version"] == "59"
+    assert hidden(tmp_path) == []
+
+
+def test_without_an_exchange_the_documented_fallback_still_replaces(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "exchange", lambda a, b: False)
+    out = tmp_path / "out"
+    for i in range(2):
+        with outputs.atomic_dir(out) as tmp:
+            (tmp / "manifest.json").write_text(json.dumps({"fundsim_version": str(i)}))
+    assert json.loads((out / "manifest.json").read_text())["fundsim_version"] == "1"
+    assert hidden(tmp_path) == []
+
+
+def test_the_api_refuses_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.txt").write_text("keep")
+    with pytest.raises(FundsimError, match="never replaced"), outputs.atomic_dir("."):
+        raise AssertionError("the work started")
+    assert (tmp_path / "mine.txt").read_text() == "keep"
