@@ -13,7 +13,6 @@ changed. ``fundsim report ... --against last|#N|DATE|FOLDER`` puts the same in t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from ..history.ledger import (
     ledger_path,
     movements,
 )
-from ..outputs import check_output_dir, nearest_existing
+from ..outputs import check_output_file, nearest_existing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -166,10 +165,12 @@ def check_ledger(path: Path) -> None:
     option = "--ledger"
     if path.is_dir():
         raise FundsimError(f"{option} {path}: expected a file, found a folder")
-    check_output_dir(path.parent, option)
+    # the ledger is a file beside other outputs: its folder (or the nearest existing folder above
+    # it, where the folder is still to be made) must take a new file; it need not be empty
     above = nearest_existing(path.parent)
-    if not os.access(above, os.W_OK):
-        raise FundsimError(f"{option} {path}: the folder {str(above)!r} is not writable")
+    if not above.is_dir():
+        raise FundsimError(f"{option} {path}: expected a folder at {str(above)!r}, found a file")
+    check_output_file(path if above == path.parent else above / path.name, option)
 
 
 def report_history(args: argparse.Namespace, scenario: Any) -> Any:
