@@ -33,6 +33,11 @@ from .moments import Basis, ClaimTables, PersonInput, claim_tables, person_momen
 N_GRID = 2**13
 """Points of the per-claim grid of the fast method's moments (the annual base has twice as many);
 claims beyond it are far atoms (first order, exact in mean and variance for layers affine there)."""
+MAX_GRID = 2**16
+"""Most points a kink-aligned grid may take: a band limit that is no round number (an indexed
+deductible such as 1,516.4 yuan) is left off the grid rather than refining the step to 1 yuan or
+less (a mean bias of order ``step**2`` at that kink, against memory and time that grow with the
+points)."""
 STEP_TOLERANCE = 1e-4
 """The grid reaches the cost beyond which at most this fraction of a level's expected cost lies."""
 MIN_CLAIMANTS = 10_000.0
@@ -94,7 +99,11 @@ def _step(plan_year: YearPlan, cost_multiplier: float, n: int) -> tuple[float, i
             length = max(length, candidates[ok[0]] if ok.size else candidates[-1])
     h = _nice_ceil(length / (n - 1))
     kinks = _kinks(plan_year)
-    while h > 1.0 and any(abs(k / h - round(k / h)) > 1e-9 for k in kinks):
+    while (
+        h > 1.0
+        and length / _smaller_nice(h) + 1 <= MAX_GRID
+        and any(abs(k / h - round(k / h)) > 1e-9 for k in kinks)
+    ):
         h = _smaller_nice(h)
     points = max(n, 1 << math.ceil(math.log2(length / h + 1)))
     return h, points
