@@ -10,7 +10,13 @@ from ..engine.result import save_result
 from ..engine.run import run as run_engine
 from ..outputs import check_output_dir, command_line, display_path
 from ..scenario import load_scenario
-from ._common import add_engine_args, engine_runner, print_summary, progress_bar
+from ._common import (
+    add_engine_args,
+    check_finite,
+    engine_runner,
+    print_summary,
+    progress_bar,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
             progress=bar,
         )
     elapsed = time.perf_counter() - t0
+    check_finite(result.summary(), args.scenario)
     if args.out:
         save_result(
             result,
