@@ -21,8 +21,8 @@ from typing import NoReturn
 
 from ._version import __version__
 from .errors import FundsimError
+from .interrupts import deferred, handle_signals
 from .interrupts import exit_code as interrupt_exit_code
-from .interrupts import handle_signals
 
 COMMANDS = (
     "validate",
@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         with handle_signals():  # from the first line: building the parser imports every command
-            parser = build_parser()
+            with deferred():  # a signal while C extensions import is raised after, not inside
+                parser = build_parser()
             args = parser.parse_args(argv)
             if not getattr(args, "func", None):
                 parser.print_help()

@@ -179,3 +179,22 @@ def test_a_year_key_with_a_letter_is_named_itself(tmp_path, capsys):
         f'extends = "{LAYERED}"\n[funds.basic]\nfinancing_per_head = {{2021 = 9, 20x6 = 5}}\n'
     )
     fails(capsys, ["validate", str(f)], "financing_per_head.20x6", "expected a year")
+
+
+def test_infinite_results_are_an_error_not_a_number(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    import simulation.engine.result as result_module
+
+    inner = result_module.SimulationResult.summary
+
+    def overflowing(self, *a, **k):
+        s = inner(self, *a, **k)
+        s.loc[0, "claims_mean"] = np.inf
+        return s
+
+    monkeypatch.setattr(result_module.SimulationResult, "summary", overflowing)
+    out = tmp_path / "o"
+    argv = ["run", LAYERED, "--paths", "4", "--quiet", "--out", str(out)]
+    fails(capsys, argv, "expected finite results", "claims_mean = inf")
+    assert not out.exists()

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
+import numpy as np
 import pandas as pd
 
 from ..engine.run import BlockRunner, in_process, threaded
@@ -144,6 +145,24 @@ def progress_bar(args: argparse.Namespace, total: int) -> Iterator[Callable[[int
 
     with tqdm(total=total, unit="path", file=sys.stderr) as bar:
         yield bar.update
+
+
+def check_finite(summary: pd.DataFrame, what: str) -> None:
+    """Results that are infinite, or NaN where a number must be (anything but a standard error,
+    which is NaN for a single path, or a measure the method does not give at all, NaN in every
+    row, such as the fast method's catastrophic counts), are an error, never a number or a null in
+    an output."""
+    for c in summary.select_dtypes("number").columns:
+        values = summary[c].to_numpy(dtype=float)
+        not_given = bool(np.isnan(values).all())
+        bad = np.isinf(values) | (np.isnan(values) & (not c.endswith("_se")) & (not not_given))
+        if bad.any():
+            row = summary.iloc[int(np.argmax(bad))]
+            where = ", ".join(f"{k} {row[k]}" for k in ("fund", "year") if k in summary.columns)
+            raise FundsimError(
+                f"{what}: expected finite results, found {c} = {values[bad][0]} ({where}); "
+                "the scenario's magnitudes overflow (see the bounds in the scenario docs)"
+            )
 
 
 def format_money(x: float) -> str:

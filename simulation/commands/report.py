@@ -38,7 +38,7 @@ from ..report.cashflows import DEFAULT_CASHFLOW_PATHS
 from ..report.compare import unique_names
 from ..report.i18n import LANGS
 from ..scenario import load_scenario
-from ._common import add_engine_args, engine_runner, progress_bar
+from ._common import add_engine_args, check_finite, engine_runner, progress_bar
 from .history import (
     add_ledger_args,
     against_extras,
@@ -297,6 +297,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
                     method=getattr(args, "method", "full"),
                 )
             )
+            check_finite(results[-1].summary(), display_path(label))
             log.info(
                 "ran %s: %d paths in %.1f s",
                 display_path(label),

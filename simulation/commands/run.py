@@ -11,7 +11,7 @@ from ..engine.run import METHODS
 from ..engine.run import run as run_engine
 from ..outputs import check_output_dir, command_line, display_path
 from ..scenario import load_scenario
-from ._common import add_engine_args, engine_runner, print_summary, progress_bar
+from ._common import add_engine_args, check_finite, engine_runner, print_summary, progress_bar
 from .history import add_ledger_args, record_run, run_ledger_path
 
 
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             method=args.method,
         )
     elapsed = time.perf_counter() - t0
+    check_finite(result.summary(), args.scenario)
     if args.out:
         save_result(
             result,
