@@ -7,25 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from simulation.cli import main
+from cli_checks import fails
 
 ROOT = Path(__file__).parent.parent
 LAYERED = (ROOT / "tests" / "data" / "engine" / "layered.toml").as_posix()
-
-
-def fails(capsys, argv: list[str], *words: str) -> str:
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
 
 
 CASES = {

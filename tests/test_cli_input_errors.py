@@ -11,6 +11,7 @@ import types
 from pathlib import Path
 
 import pytest
+from cli_checks import fails, listing
 from unprivileged import run_unprivileged
 
 import simulation
@@ -22,28 +23,6 @@ LAYERED = str(ROOT / "tests" / "data" / "engine" / "layered.toml")
 HENAN = str(ROOT / "scenarios" / "henan_supplementary_2019.toml")
 CLAIMS = ROOT / "tests" / "data" / "claims"
 RATIO = "layers.serious_illness.bands[0].ratio"
-
-
-def fails(capsys, argv: list[str], *words: str) -> str:
-    """Run ``fundsim argv`` in process: exit code 2 (returned, or argparse's usage exit), one line on
-    stderr holding every word, no traceback. Returns that line."""
-    try:
-        code = main(argv)
-    except SystemExit as e:  # a usage error (argparse)
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
-
-
-def listing(folder: Path) -> list[str]:
-    """Everything in ``folder``, hidden (temporary) files included."""
-    return sorted(p.name for p in folder.iterdir())
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from cli_checks import fails
 
 import simulation.outputs as outputs
 from simulation.cli import main
@@ -22,20 +23,6 @@ from simulation.errors import FundsimError
 ROOT = Path(__file__).parent.parent
 LAYERED = str(ROOT / "tests" / "data" / "engine" / "layered.toml")
 RUN = ["run", LAYERED, "--paths", "4", "--quiet"]
-
-
-def fails(capsys, argv: list[str], *words: str) -> str:
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
 
 
 def hidden(folder: Path) -> list[str]:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_checks import fails, listing
 
 import simulation.outputs as outputs
 from simulation.cli import main
@@ -14,27 +15,6 @@ from simulation.errors import FundsimError
 
 ROOT = Path(__file__).parent.parent
 LAYERED = str(ROOT / "tests" / "data" / "engine" / "layered.toml")
-
-
-def fails(capsys, argv: list[str], *words: str) -> str:
-    """``fundsim argv`` exits 2 with one line on stderr holding every word; returns that line."""
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
-
-
-def listing(folder: Path) -> list[str]:
-    """Everything in ``folder``, hidden (temporary) files included."""
-    return sorted(p.name for p in folder.iterdir())
 
 
 @pytest.fixture
