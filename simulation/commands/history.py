@@ -28,7 +28,7 @@ from ..history.ledger import (
     ledger_path,
     movements,
 )
-from ..outputs import check_output_file, nearest_existing
+from ..outputs import check_output_file, command_line, nearest_existing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -214,7 +214,7 @@ def against_extras(
         base,
         scenario_file=scenario_file,
         output=str(out),
-        command=" ".join(sys.argv),
+        command=command_line(),
         as_of=getattr(args, "as_of", None),
     )
     ref = getattr(args, "against", None)
@@ -252,6 +252,6 @@ def record_run(args: argparse.Namespace, ledger: Path | None, result: Any) -> in
     if ledger is None:
         return None
     forecast = forecast_from_result(
-        result, scenario_file=args.scenario, output=args.out, command=" ".join(sys.argv)
+        result, scenario_file=args.scenario, output=args.out, command=command_line()
     )
     return record(ledger, forecast)

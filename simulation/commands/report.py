@@ -332,7 +332,7 @@ def make_report(req: ReportRequest, args: argparse.Namespace, buffer: io.StringI
     write_report(report, out, log_text=buffer.getvalue, pdf=req.pdf or getattr(args, "pdf", False))
     fid = record(ledger, forecast)
     if fid is not None:
-        log.info("forecast #%d recorded in the ledger %s", fid, ledger)
+        log.info("forecast #%d recorded in the ledger %s", fid, display_path(ledger))
     return out
 
 

@@ -100,10 +100,9 @@ def methods_section(
         }
     )
     if n.exact:
-        notes = [t("exact_unavailable", reason=r) for r in n.exact_failures] + merge_notes(
-            n.exact_notes
-        )
-        notes = [engine_text(x, lang, names) for x in notes]
+        notes = [
+            t("exact_unavailable", reason=engine_text(r, lang, names)) for r in n.exact_failures
+        ] + [engine_text(x, lang, names) for x in merge_notes(n.exact_notes)]
     else:
         notes = [t("exact_skipped")]
     ex = n.tables["exact_check"]

@@ -73,6 +73,8 @@ def engine_text(text: str, lang: str, names: dict[str, dict[str, str]] | None = 
     m = re.fullmatch(r"(.+?): (.+)", text)
     if m and all(k.strip() in names["fund"] for k in m[1].split(",")):
         return f"{_names_list(m[1], names['fund'])}：{engine_text(m[2], lang, names)}"
+    if text == "all funds: systematic risk is on; the exact check covers process risk only":
+        return "全部基金：已启用系统性风险；精确方法的核对仅覆盖过程风险"
     m = re.fullmatch(r"cell counts rounded to whole persons: (.+)", text)
     if m:
         return f"单元人数取整为整人：{m[1]}"
