@@ -30,7 +30,10 @@ myst_heading_anchors = 3
 html_theme = "furo"
 html_title = f"fundsim {release}"
 exclude_patterns = ["_build", "domain/seeds/*.txt", "**.ipynb_checkpoints"]
-suppress_warnings = ["myst.header"]  # the included README starts at level 1 and skips levels
+suppress_warnings = [
+    "myst.header",  # the included README starts at level 1 and skips levels
+    "mystnb.unknown_mime_type",  # the explorer cell's Panel/HoloViews outputs (live widgets)
+]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

@@ -7,7 +7,7 @@ generous can the reimbursement ratios be, or how low the threshold; under cost-p
 management rate covers my operating cost? And, bids side by side.
 
 Quantities (yuan; "per head" = per financed person-year)
--------------------------------------------------------
+--------------------------------------------------------
 - ``b`` **financing per head** (the bid), yuan per head. The premium raised in year ``y`` is linear
   in the bid: ``P_y(b) = fixed_y + b * per_unit_y`` (a :class:`PremiumBasis`), with three ways to
   map a single number to a tiered, dated financing schedule (:class:`FinancingBasis`):
