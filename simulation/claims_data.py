@@ -33,8 +33,7 @@ A file that cannot be read (missing, a directory, no permission, not UTF-8) is o
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +41,17 @@ import pandas as pd
 
 from .errors import ClaimsDataError
 from .scenario.schema import CLAIM_TYPES, LEVELS, AgeBand, ClaimType, parse_age_band
+from .text_table import (
+    MAX_LINES_SHOWN,
+    RECORD_LINE,
+    Problem,
+    _os_reason,
+    raise_problems,
+    read_csv_text,
+    rows_problem,
+    strip_header,
+    text_records,
+)
 
 CLAIMS_COLUMNS: tuple[str, ...] = (
     "person_id",
@@ -62,12 +72,10 @@ EXPOSURE_COLUMNS: tuple[str, ...] = ("category", "age_band", "year", "person_yea
 
 LINE_COLUMN = "line"
 """Column of the returned frames holding each record's line in the file (the header is line 1)."""
-_LINE = " line"
-"""Private column of the raw text table holding each record's file line: the file's own column
-names are stripped of surrounding spaces, so none of them can be this name."""
+_LINE = RECORD_LINE
+"""Private column of the raw text table holding each record's file line (:mod:`.text_table`)."""
 
 MAX_AGE = 130
-MAX_LINES_SHOWN = 5
 COST_TOLERANCE_YUAN = 1e-6
 """In-policy cost may exceed total cost by at most this much (floating-point noise), yuan."""
 
@@ -95,66 +103,7 @@ def age_bands_of(ages: np.ndarray, bands: Sequence[AgeBand]) -> np.ndarray:
     return out
 
 
-# --------------------------------------------------------------------------- problems
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One kind of problem found in a table: a description and the file lines it occurs on."""
-
-    what: str
-    lines: tuple[int, ...] = ()
-    found: tuple[str, ...] = ()
-    """The offending values on the first lines shown (may be empty)."""
-
-    def describe(self) -> str:
-        if not self.lines:
-            return self.what
-        n = len(self.lines)
-        shown = ", ".join(str(x) for x in self.lines[:MAX_LINES_SHOWN])
-        more = ", ..." if n > MAX_LINES_SHOWN else ""
-        found = f" (found {', '.join(self.found[:MAX_LINES_SHOWN])}{more})" if self.found else ""
-        return f"{self.what}: {n} row{'s' if n != 1 else ''}, line{'s' if n != 1 else ''} {shown}{more}{found}"
-
-
-def rows_problem(
-    what: str,
-    mask: np.ndarray,
-    lines: np.ndarray,
-    values: Iterable | None = None,
-    quote: bool = True,
-) -> Problem | None:
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return None
-    bad_lines = tuple(int(x) for x in lines[mask])
-    found: tuple[str, ...] = ()
-    if values is not None:
-        vals = np.asarray(list(values), dtype=object)[mask][:MAX_LINES_SHOWN]
-        found = tuple((repr(v) if quote else v) if isinstance(v, str) else f"{v:g}" for v in vals)
-    return Problem(what, bad_lines, found)
-
-
-def raise_problems(
-    path: str | Path, problems: Sequence[Problem | None], kind: str = "claims table"
-) -> None:
-    """Raise one ClaimsDataError listing every problem (``None`` entries are ignored)."""
-    real = [p for p in problems if p is not None]
-    if not real:
-        return
-    text = "; ".join(p.describe() for p in real)
-    err = ClaimsDataError(f"{path}: {kind}: {text}")
-    err.file = str(path)  # type: ignore[attr-defined]
-    err.problems = tuple(real)  # type: ignore[attr-defined]
-    raise err
-
-
 # --------------------------------------------------------------------------- reading
-
-
-def _os_reason(error: OSError) -> str:
-    """The operating system's reason for a failed read, e.g. ``Permission denied``."""
-    return error.strerror or str(error) or type(error).__name__
 
 
 def _read_csv(path: str | Path, kind: str) -> pd.DataFrame:
@@ -162,14 +111,7 @@ def _read_csv(path: str | Path, kind: str) -> pd.DataFrame:
     the record) that no column of the file can collide with."""
     p = Path(path)
     try:
-        raw = pd.read_csv(
-            p,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
-        )
+        raw = read_csv_text(p)
     except FileNotFoundError:
         raise ClaimsDataError(f"{path}: {kind}: file not found") from None
     except IsADirectoryError:
@@ -186,25 +128,13 @@ def _read_csv(path: str | Path, kind: str) -> pd.DataFrame:
         raise ClaimsDataError(f"{path}: {kind}: not a valid CSV table: {e}".strip()) from None
     except OSError as e:  # permission denied, an I/O error, ...
         raise ClaimsDataError(f"{path}: {kind}: cannot read the file: {_os_reason(e)}") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    twice = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+    twice = strip_header(raw)
     if twice:
         raise ClaimsDataError(
             f"{path}: {kind}: expected each column name once, found "
             f"{', '.join(repr(c) for c in twice)} more than once"
         )
-    for c in raw.columns:
-        raw[c] = raw[c].astype(str).str.strip()
-    # file line of each record: header is line 1; quoted fields may contain newlines
-    embedded = np.zeros(len(raw), dtype=np.int64)
-    for c in raw.columns:
-        col = raw[c]
-        if col.str.contains("\n", regex=False).any():
-            embedded += col.str.count("\n").to_numpy(dtype=np.int64)
-    before = np.concatenate([[0], np.cumsum(embedded)[:-1]]) if len(raw) else embedded
-    raw.insert(0, _LINE, 2 + np.arange(len(raw), dtype=np.int64) + before)
-    blank = (raw.drop(columns=_LINE) == "").all(axis=1).to_numpy()
-    return raw.loc[~blank].reset_index(drop=True)
+    return text_records(raw)
 
 
 def _require_columns(

@@ -21,6 +21,7 @@ LAYERS = {
     "engine": 3,
     "fit": 3,
     "claims_data": 3,
+    "text_table": 3,
     "synth": 3,
     "history": 3,
     "pricing": 4,

@@ -48,6 +48,7 @@ import pandas as pd
 from ..claims_data import Problem, raise_problems, rows_problem
 from ..errors import ClaimsDataError
 from ..scenario.schema import LEVELS, Scenario
+from ..text_table import read_csv_text, strip_header, text_records
 
 KIND = "history table"
 REQUIRED: tuple[str, ...] = ("fund", "year")
@@ -114,14 +115,7 @@ def _read_raw(path: Path) -> pd.DataFrame:
             raw = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl", header=0)
             raw = raw.fillna("")
         else:
-            raw = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,
-                encoding="utf-8-sig",
-            )
+            raw = read_csv_text(path)
     except FileNotFoundError:
         raise HistoryDataError(f"{path}: {KIND}: file not found") from None
     except IsADirectoryError:
@@ -145,17 +139,12 @@ def _read_raw(path: Path) -> pd.DataFrame:
     ) as e:  # openpyxl: not a zip / not a workbook
         msg = " ".join(str(e).split()) or type(e).__name__
         raise HistoryDataError(f"{path}: {KIND}: cannot read the file: {msg}") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    twice = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+    twice = strip_header(raw)
     if twice:
         raise HistoryDataError(
             f"{path}: {KIND}: header: expected each column name once, found {twice[0]!r} twice"
         )
-    for c in raw.columns:
-        raw[c] = raw[c].astype(str).str.strip()
-    raw.insert(0, _LINE, 2 + np.arange(len(raw), dtype=np.int64))
-    blank = (raw.drop(columns=_LINE) == "").all(axis=1).to_numpy()
-    return raw.loc[~blank].reset_index(drop=True)
+    return text_records(raw)
 
 
 def _check_header(raw: pd.DataFrame, path: Path) -> None:
