@@ -67,7 +67,8 @@ in a comment, so a scenario can ``extends`` the fragment.
 Modules, in import order (each imports only those above it): ``settings`` (thresholds, levels and
 bounds), ``estimates`` (:class:`Estimate`, observed information, delta method, the MLE minimiser),
 ``spliced`` (:class:`SplicedSeverity`), ``body`` (truncated body MLE), ``tail`` (GPD fits, the
-mean-excess plot and threshold), ``severity`` (per level and per claim type), ``frequency``
+mean-excess plot and threshold), ``joint`` (the written spliced model fitted jointly to all
+claims, :func:`fit_spliced`), ``severity`` (per level and per claim type), ``frequency``
 (Poisson / negative binomial), ``claims`` (:func:`fit_claims`, :class:`FitResult`), ``diagnostics``
 (goodness of fit, the printed summary, QQ data and plots) and ``fragment`` (:func:`to_fragment`).
 Every public name is importable from ``simulation.fit`` itself.
@@ -87,6 +88,7 @@ from .estimates import (
 )
 from .fragment import format_level_mix, to_fragment
 from .frequency import FrequencyFit, fit_frequency, fit_group_frequency, lr_pvalue_boundary
+from .joint import JointFit, fit_spliced, spliced_nll
 from .settings import (
     LINEARITY_LEVEL,
     LOG_DISPERSION_BOUNDS,
@@ -100,16 +102,13 @@ from .settings import (
     TailMode,
 )
 from .severity import (
-    JointFit,
     LevelFit,
     SeverityFit,
     anderson_darling,
     fit_level_severity,
     fit_severity,
-    fit_spliced,
     in_policy_moments,
     severity_trend,
-    spliced_nll,
 )
 from .spliced import SplicedSeverity, body_cv, body_partial_mean
 from .tail import GPDFit, choose_threshold, fit_gpd, gpd_logpdf, gpd_pwm, mean_excess
