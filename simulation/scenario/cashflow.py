@@ -45,8 +45,14 @@ class Lag(_Frozen):
     """
 
     distribution: LagDistribution = LagDistribution.GAMMA
+    """Shape of the delay: ``gamma``, ``lognormal`` or ``fixed`` (always the mean). Default gamma:
+    ASSUMPTION (a skewed positive delay; no source gives the law of reporting or payment delays)."""
     mean_days: Annotated[float, Field(ge=0.0, le=3650.0)]
+    """Mean delay, days (0 to 3650). No default: each lag states it (the lags of
+    :class:`CashflowConfig` default to ASSUMPTIONs)."""
     cv: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    """Coefficient of variation of the delay, no unit (0: exactly the mean). Default 1 (the spread
+    of an exponential delay): ASSUMPTION."""
 
 
 class Installment(_Frozen):
@@ -54,7 +60,12 @@ class Installment(_Frozen):
     year's financing per head, paid on ``day`` of the year."""
 
     day: DayOfYear
+    """Day of the year of the transfer, 1 to 365 (January 20 is day 20: the pre-allocation by
+    January 20, seed 000 §II, RULES.md §2)."""
     share: Annotated[float, Field(ge=0.0, le=2.0)]
+    """Share of last year's count x last year's financing per head transferred, a fraction (0 to 2):
+    seed 000 §II pre-allocates the whole (1); RULES.md §5 names quarterly advances of about 25% in
+    contract practice."""
 
 
 class SettlementBasis(StrEnum):
@@ -127,12 +138,20 @@ class CashflowConfig(_Frozen):
     entrant_financing_day: DayOfYear = 130
     """Day on which last year's entrants' financing arrives (ASSUMPTION: with the true-up)."""
     settlement_month: Annotated[int, Field(ge=1, le=12)] = 3
-    """The year is settled at the end of this month of the next year (contract practice: Q1)."""
+    """The year is settled at the end of this month of the next year, 1 to 12. Default 3: RULES.md
+    §5 (contract practice: settlement in Q1 of the next year)."""
     settlement_basis: SettlementBasis = SettlementBasis.PAID
+    """The claims figure the year-end settlement is computed on: ``paid`` by the settlement date, or
+    paid (``paid_chain_ladder``) or reported (``reported_chain_ladder``) claims plus a chain-ladder
+    estimate of the rest. Default paid: ASSUMPTION (the usual practice; RULES.md §5 names settlement
+    in Q1 of the next year, not its basis)."""
     triangle_grain: TriangleGrain = TriangleGrain.MONTH
+    """Origin and development period of the claims triangles: ``month`` or ``quarter``. Default
+    month: ASSUMPTION (the finest grain the dates allow; no source)."""
     runoff_years: Annotated[int, Field(ge=1, le=5)] = 1
-    """Years after the last policy year for which the monthly balance is reported (claims paid
-    later still count in the annual totals)."""
+    """Years after the last policy year for which the monthly balance is reported, 1 to 5 (claims
+    paid later still count in the annual totals). Default 1: ASSUMPTION (a year of run-off covers
+    most payments at the default lags; no source)."""
 
     @field_validator("monthly_weights")
     @classmethod

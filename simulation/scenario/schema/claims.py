@@ -42,12 +42,18 @@ class Frequency(Frozen):
     """
 
     distribution: Annotated[FrequencyKind, _LAX] = FrequencyKind.POISSON
+    """The law of a person's count of claims in a year: ``poisson``, or ``negative_binomial``
+    (overdispersed; needs ``dispersion``). Default poisson: ASSUMPTION (no source gives the spread
+    of admissions per person; ``fundsim fit`` tests it on claims data)."""
     rate: dict[str, Annotated[float, Field(ge=0.0, le=365.0)]]
     """Claims per person-year by category; ``default`` applies to categories not listed."""
     age_factor: dict[str, Annotated[float, Field(ge=0.0, le=1e3)]] = {}
     """Multiplier by age band; bands not listed use 1. Every key must be the ``age_band`` of some
     cell, written as the cell writes it (checked in :func:`_check_references`)."""
     dispersion: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    """Negative binomial dispersion, 1 / shape, no unit: variance = mean * (1 + dispersion * mean);
+    above 0 for a negative binomial. Default 0 (Poisson): ASSUMPTION (no source gives it; ``fundsim
+    fit`` estimates it)."""
     trend: Annotated[float, Field(gt=-1.0, le=MAX_GROWTH)] = 0.0
     """Growth of the rate per year (fraction)."""
 
@@ -80,11 +86,15 @@ class LevelSeverity(Frozen):
     """Cost per claim at one hospital level, yuan (before the yearly trend)."""
 
     body: Annotated[BodyKind, _LAX] = BodyKind.LOGNORMAL
+    """The law of the body of the cost: ``lognormal`` or ``gamma``. Default lognormal: RULES.md §5
+    (a lognormal body, sigma about 1.3, Fan et al. 2022)."""
     mean_yuan: Annotated[float, Field(gt=0.0, le=MAX_CLAIM_YUAN)]
     """Mean cost per claim of the whole (spliced) distribution, yuan, in the start year."""
     cv: Annotated[float, Field(gt=0.0, le=100.0)]
     """Coefficient of variation of the body distribution."""
     tail: Tail | None = None
+    """A generalized Pareto tail spliced above the body (:class:`Tail`); none for the body alone.
+    RULES.md §5: "a heavier upper tail" (the top 10% of inpatients carry about half the cost)."""
     in_policy_mean: Fraction = 0.85
     """Mean in-policy share of a claim's total cost (beta distributed). Default 0.85: ASSUMPTION.
     No source gives the in-policy (catalogue) share of total cost. RULES.md §5 gives 68.1% overall
@@ -98,6 +108,9 @@ class LevelSeverity(Frozen):
 
 class Severity(Frozen):
     levels: dict[LevelName, LevelSeverity]
+    """The cost model at each hospital level (``primary``, ``county``, ``city``; every level
+    required, :class:`LevelSeverity`). RULES.md §5 gives mean costs per admission by level (2021
+    bulletin: 13,942 / 6,626 / 3,623 yuan at tertiary / secondary / primary)."""
     level_mix: dict[str, dict[LevelName, Fraction]]
     """Share of claims by hospital level, by category; ``default`` for unlisted categories."""
     trend: DatedValue = Dated(scalar=0.0)
@@ -132,4 +145,6 @@ class Severity(Frozen):
 
 class ClaimModel(Frozen):
     frequency: Frequency
+    """Claims of this type per covered person-year (:class:`Frequency`)."""
     severity: Severity
+    """Cost per claim of this type by hospital level, yuan (:class:`Severity`)."""

@@ -38,6 +38,10 @@ class Contract(Frozen):
     """The contract under which an insurer runs a fund (RULES.md section 3)."""
 
     kind: Annotated[ContractKind, _LAX] = ContractKind.CAPPED_PROFIT
+    """``capped_profit`` (premium-based, seed 000), ``cost_plus`` (seed 001), ``corridor`` (capped
+    profit plus a loss corridor: RULES.md §3's "other corridors used in practice", not in the seeds)
+    or ``none``. Default capped_profit: seed 000 III (the supplementary insurance's contract from
+    2019, RULES.md §3)."""
     profit_cap_rate: Fraction = 0.03
     """Capped profit: the insurer's result incl. operating cost is at most this share of premium.
     Default 0.03: RULES.md §3 and §5, seed 000 III ("controlled within 3% of the total amount of
@@ -62,16 +66,27 @@ class Contract(Frozen):
     """Contract term, years. Default 3: seed 001 IV(3) ("not less than 3 years in principle"),
     RULES.md §3 and §5 (contract practice: 3 years)."""
     settlement: Literal["annual", "term"] = "annual"
+    """``annual``: the contract's result is settled each policy year; ``term``: once over the
+    contract term (multi-year balancing). Default annual: seed 000 III (the cap and the clawback
+    apply to the funds raised "in that year"); term balancing is one of RULES.md §3's "other
+    corridors used in practice" (not in the seeds)."""
 
 
 class Fund(Frozen):
     """A fund: its financing per head and the contract that runs it."""
 
     label: str
+    """The fund's name in reports, text. A label, no policy value."""
     financing_per_head: DatedValue | dict[str, DatedValue]
     """Yuan per insured person-year; a table by tier for differentiated financing."""
     contract: Contract = Contract(kind=ContractKind.NONE)
+    """The contract under which an insurer runs the fund (:class:`Contract`, RULES.md §3). Default
+    kind ``none``: a public fund with no insurer (basic insurance, medical assistance; RULES.md
+    §1)."""
     opening_balance_yuan: Annotated[float, Field(ge=-MAX_YUAN, le=MAX_YUAN)] = 0.0
+    """The fund's balance at the start of the first policy year, yuan (negative: a deficit carried
+    in). Default 0: ASSUMPTION (a fund with nothing carried in; a scenario states its fund's carried
+    balance from the accounts)."""
     label_zh: str | None = None
     """The label in Chinese reports (``--lang zh``); the label when absent."""
     balance_note: str | None = None

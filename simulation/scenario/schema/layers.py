@@ -47,7 +47,12 @@ class Band(Frozen):
     """
 
     from_yuan: Yuan = Field(alias="from")
+    """Written ``from``: where the band starts, yuan of the layer's base; the bands' starts
+    increase. The policy's figures (e.g. 10,000 / 20,000 / 30,000 / 50,000 / 100,000 yuan, seed 001,
+    RULES.md §1)."""
     ratio: Fraction
+    """Share of the base within the band that the layer pays, a fraction in [0, 1] (e.g. 50 / 60 /
+    70 / 80 / 90%, seed 001, RULES.md §1)."""
 
     model_config = ConfigDict(
         frozen=True, extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
@@ -58,17 +63,26 @@ class LevelRule(Frozen):
     """A per-hospital-level deductible and ratio (basic layer)."""
 
     deductible: Yuan = 0.0
+    """Deductible per admission at this hospital level, yuan. Default 0 (none); the policy sets it
+    by level (RULES.md §1, seeds 000 §IV and 002)."""
     ratio: Fraction
+    """Share of the cost above the deductible that the layer pays at this level, a fraction (basic
+    insurance about 70%, seed 002; by level 63% / 72% / 81% at tertiary / secondary / primary,
+    RULES.md §5)."""
 
 
 class Preferential(Frozen):
     """A category's preferential terms in a layer (seed 003: lower threshold, higher ratio, no cap)."""
 
     threshold_multiplier: Annotated[float, Field(ge=0.0, le=1e3)] = 1.0
-    """Multiplies the deductible; band boundaries shift down by the same amount (widths kept)."""
+    """Multiplies the deductible, no unit; band boundaries shift down by the same amount (widths
+    kept). Default 1 (the layer's own threshold); the common preferential rule halves it (0.5,
+    RULES.md §5, seed 003: a lower threshold for people in need)."""
     ratio_addon: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     """Added to every band's ratio (capped at 1)."""
     cap_removed: bool = False
+    """Whether the layer's annual cap does not apply to the category, true or false. Default false
+    (the cap applies); the common preferential rule removes it (seed 003, RULES.md §5)."""
     deductible: DatedValue | None = None
     """An absolute deductible for the category, yuan (replaces the multiplied one): a number, a
     dated table, or a share of an economic series (``{ share = 0.1, of = "disposable_income.rural",
@@ -90,6 +104,7 @@ class Layer(Frozen):
     """
 
     label: str
+    """The layer's name in reports, text. A label, no policy value."""
     fund: str
     """The fund that pays this layer's claims."""
     label_zh: str | None = None
@@ -97,8 +112,17 @@ class Layer(Frozen):
     covers: list[str] = ["all"]
     """Categories covered; ``all`` for every category."""
     claim_types: list[ClaimTypeName] = [ClaimType.INPATIENT]
+    """The claim types the layer pays (``inpatient``, ``chronic``). Default inpatient only: RULES.md
+    §1 (the layers' rules are stated per admission)."""
     base: Annotated[Base, _LAX] = Base.IN_POLICY
+    """What the layer pays on, of the cost the layers before it left unpaid: ``in_policy``
+    (catalogue) cost, ``total`` cost, or ``out_of_policy`` cost ("second aid"). Default in_policy:
+    RULES.md §1 (layers normally pay on in-policy cost; second aid, seed 003)."""
     settlement: Annotated[Settlement, _LAX] = Settlement.ANNUAL_CUMULATIVE
+    """``per_admission`` (deductible and bands apply to each admission alone) or
+    ``annual_cumulative`` (to the year-to-date base, the deductible counted once). Default
+    annual_cumulative: RULES.md §1, seed 001 (the serious illness layer settles on the year's
+    accumulated amount)."""
     deductible: DatedValue | None = None
     """The threshold, yuan (per admission or per year according to ``settlement``); defaults to the
     first band's start. The band schedule is anchored at it: when the deductible in force differs
@@ -111,6 +135,8 @@ class Layer(Frozen):
     annual_cap: DatedValue | None = None
     """Most the layer pays a person in a year, yuan; none for no cap."""
     preferential: dict[str, Preferential] = {}
+    """Preferential terms by category (:class:`Preferential`): a lower threshold, a higher ratio, no
+    cap for people in need (seed 003, RULES.md §1); none when absent."""
 
     @field_validator("deductible")
     @classmethod

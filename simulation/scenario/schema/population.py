@@ -82,6 +82,7 @@ class Category(Frozen):
     """A category of insured person (extremely poor, minimum-allowance, ordinary resident, ...)."""
 
     label: str
+    """The category's name in reports, text. A label, no policy value."""
     needy: bool = True
     """Whether the category is on the roster of people in need."""
     label_zh: str | None = None
@@ -92,6 +93,9 @@ class Income(Frozen):
     """Household disposable income per person, yuan per year: lognormal with this mean and CV."""
 
     mean_yuan: Annotated[float, Field(gt=0.0, le=1e7)]
+    """Mean household disposable income per person in the cell, yuan a year (above 0, at most 1e7).
+    No default: the scenario states it from statistics (per-capita disposable income of the
+    province's bulletin, as RULES.md §5 uses for the assistance deductibles)."""
     cv: Annotated[float, Field(gt=0.0, le=100.0)] = 0.6
     """Coefficient of variation of income within the cell. Default 0.6: ASSUMPTION. Neither
     RULES.md nor the seeds give the spread of income; 0.6 (lognormal sigma about 0.55, Gini about
@@ -103,6 +107,7 @@ class Cell(Frozen):
     """A group of exchangeable insured persons: category x age band x region type."""
 
     category: str
+    """The category of the cell's persons, a key of ``[categories]`` (RULES.md §2)."""
     age_band: str
     """Age band of the cell's persons, written ``"0-15"`` (both ends included), ``"60+"``, or
     ``"all"`` for every age (see :func:`parse_age_band`)."""
@@ -113,6 +118,8 @@ class Cell(Frozen):
     tier: str | None = None
     """Financing tier (a key of a fund's ``financing_per_head`` table)."""
     income: Income
+    """Household disposable income per person of the cell, yuan a year (:class:`Income`): the
+    measure of catastrophic out-of-pocket cost (RULES.md §1, seeds 000 and 004)."""
 
     @field_validator("count")
     @classmethod
@@ -204,7 +211,12 @@ class Roster(Frozen):
 
 class Population(Frozen):
     cells: dict[str, Cell]
+    """The groups of insured persons by name (:class:`Cell`: category x age band x region, counts in
+    persons); at least one. Counts are the scenario's, from its rosters or statistics (RULES.md §5:
+    insured residents, needy shares)."""
     roster: Roster = Roster()
+    """Quarterly entries to and exits from the roster of people in need (:class:`Roster`; RULES.md
+    §2, seed 000); none when absent."""
 
     @field_validator("cells")
     @classmethod

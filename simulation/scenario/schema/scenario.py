@@ -40,22 +40,43 @@ class Scenario(Frozen):
     """A whole scenario: people, illness costs, layers of cover, funds and contracts."""
 
     name: str
+    """The scenario's name, text (1 to 200 characters, no control characters): it names the output
+    folders, tables and reports. A label, no policy value."""
     title: str = ""
+    """A one-line title for reports, text; empty for none. A label, no policy value."""
     description: str = ""
+    """What the scenario models and where its figures come from, text, shown in reports; empty for
+    none. A label, no policy value."""
     title_zh: str | None = None
     """The title in Chinese reports (``--lang zh``); the title when absent."""
     description_zh: str | None = None
     """The description in Chinese reports; the description when absent."""
     start_year: Annotated[int, Field(ge=1990, le=2100)]
+    """The first policy year simulated, a calendar year (1990 to 2100): dated values and
+    ``[changes.YYYY]`` are read from it on. No default: the year of the scenario's rules (e.g. 2019,
+    seed 000)."""
     horizon_years: Annotated[int, Field(ge=1, le=MAX_HORIZON)] = 1
+    """Policy years simulated from ``start_year``, years (1 to 50; ``--years`` overrides). Default
+    1: a single year, no policy value (a contract runs 3 years, RULES.md §3 and §5)."""
     categories: dict[str, Category]
+    """The categories of insured person by name (:class:`Category`; RULES.md §2: extremely poor,
+    minimum-allowance, registered poor, children in distress, ordinary residents). Cells, layers and
+    rates refer to these names."""
     population: Population
+    """The insured persons: their cells and the roster's quarterly dynamics (:class:`Population`,
+    RULES.md §2)."""
     claims: dict[ClaimTypeName, ClaimModel]
+    """Illness costs by claim type (``inpatient``, ``chronic``): a frequency and a severity model
+    each (:class:`ClaimModel`); RULES.md §5 gives the national figures to calibrate them."""
     cascade: list[str]
     """Layer names in the order they pay (insurance before assistance)."""
     layers: dict[str, Layer]
+    """The layers of cover by name (:class:`Layer`, RULES.md §1); each is listed in ``cascade``."""
     funds: dict[str, Fund]
+    """The funds by name (:class:`Fund`), each paying one or more layers (RULES.md §1 and §3)."""
     economy: Economy = Economy()
+    """Economic context (:class:`Economy`): the catastrophic-cost threshold and the economic series
+    policy values may be indexed to."""
     cashflow: CashflowConfig | None = None
     """Intra-year timing of financing and claim payments (``fundsim cashflow``); defaults apply
     when absent."""

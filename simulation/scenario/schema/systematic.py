@@ -36,14 +36,31 @@ class LevelFactor(Frozen):
     ``delta ~ Normal(0, trend_sd)``, ``k`` the policy year's index."""
 
     cv: Annotated[float, Field(ge=0.0, le=2.0)]
+    """Coefficient of variation of the factor, no unit (0 to 2; its mean is 1). No default: the
+    scenario's ASSUMPTION, named in ``source`` (no seed or RULES.md section gives one)."""
     law: Annotated[FactorLaw, _LAX] = FactorLaw.LOGNORMAL
+    """Marginal law of the factor: ``lognormal`` or ``gamma`` (mean 1, CV ``cv``). Default
+    lognormal: ASSUMPTION (a positive multiplier; no source)."""
     phi: Annotated[float, Field(gt=-1.0, lt=1.0)] = 0.0
+    """AR(1) coefficient of the factor's standard normal driver from one policy year to the next, no
+    unit (-1 < phi < 1). Default 0 (independent years): ASSUMPTION."""
     random_walk: bool = False
+    """Whether the driver is a random walk (lognormal only), true or false. Default false:
+    ASSUMPTION."""
     trend_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    """Standard deviation of the per-path uncertain trend ``delta`` (log scale, per policy year; the
+    factor is multiplied by ``exp(delta k)``), 0 to 0.5. Default 0 (no trend uncertainty):
+    ASSUMPTION."""
     groups: Annotated[FactorGroups, _LAX] = FactorGroups.NONE
+    """How cells share the factor: one for all (``none``), one per ``region`` or one per
+    ``category``. Default none: ASSUMPTION."""
     correlation: Annotated[float, Field(ge=0.0, le=1.0)] | list[list[float]] = 1.0
-    """Between groups: one number (equicorrelation) or a matrix in the groups' sorted order."""
+    """Correlation of the groups' drivers, no unit: one number in [0, 1] (equicorrelation) or a
+    matrix in the groups' sorted order. Default 1 (the groups move together, as one factor):
+    ASSUMPTION (no source gives it)."""
     source: str = ""
+    """Where the factor's figures come from, text (a study, a fit, or ASSUMPTION); shown with them.
+    Default empty."""
 
     @model_validator(mode="after")
     def _check(self) -> LevelFactor:
@@ -75,9 +92,17 @@ class NamedEvent(Frozen):
     policy year of each path, independently, and then multiplies frequency and cost."""
 
     probability: Fraction
+    """Probability that the event occurs in a policy year of a path, a fraction, independently each
+    year. No default: the scenario's ASSUMPTION, named in ``source`` (no seed gives one)."""
     frequency: EventEffect = {}
+    """Multipliers of the frequency in an event year, by claim type and hospital level or ``all``
+    (above 0), e.g. ``{inpatient = {all = 0.9}}``; none when empty. The scenario's ASSUMPTION, named
+    in ``source``."""
     cost: EventEffect = {}
+    """Multipliers of the cost per claim in an event year, by claim type and hospital level or
+    ``all`` (above 0); none when empty. The scenario's ASSUMPTION, named in ``source``."""
     source: str = ""
+    """Where the event's figures come from, text; shown with them. Default empty."""
 
 
 PARAMETER_NAMES = ("frequency.rate", *(f"severity.{lvl.value}.mean" for lvl in HospitalLevel))
@@ -91,8 +116,14 @@ class ParameterUncertainty(Frozen):
     ``exp(theta)`` (the fitted value is the median)."""
 
     names: list[str]
+    """The parameters drawn, in the covariance's order: ``frequency.rate`` and
+    ``severity.LEVEL.mean`` (:data:`PARAMETER_NAMES`). Source: the fragment ``fundsim fit``
+    writes."""
     covariance: list[list[float]]
+    """Covariance of the parameters' logarithms, no unit (symmetric positive semi-definite, one row
+    per name): the fit's asymptotic normal (``fundsim fit``)."""
     source: str = ""
+    """Where the covariance comes from (the fit and its claims data), text. Default empty."""
 
     @model_validator(mode="after")
     def _check(self) -> ParameterUncertainty:
@@ -121,7 +152,18 @@ class Systematic(Frozen):
     (:mod:`simulation.engine.factors`). ``enabled = false`` (the default): process risk alone."""
 
     enabled: bool = False
+    """Whether systematic risk is simulated, true or false. Default false: process risk alone (no
+    seed or RULES.md section gives systematic factors; each factor's figures are the scenario's,
+    with their ``source``)."""
     frequency: dict[ClaimTypeName, LevelFactor] = {}
+    """Level factors multiplying the frequency, by claim type (:class:`LevelFactor`); none when
+    empty."""
     cost: dict[ClaimTypeName, LevelFactor] = {}
+    """Level factors multiplying the cost per claim, by claim type (:class:`LevelFactor`); none when
+    empty."""
     events: dict[str, NamedEvent] = {}
+    """Named event years by name (:class:`NamedEvent`: an epidemic, a new high-cost drug list); none
+    when empty."""
     parameters: dict[ClaimTypeName, ParameterUncertainty] = {}
+    """Uncertainty of fitted parameters, by claim type (:class:`ParameterUncertainty`, from
+    ``fundsim fit``); none when empty."""
