@@ -48,11 +48,13 @@ _FILE_FLAGS = (
     | getattr(os, "O_BINARY", 0)
 )
 _TRIES = 100
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
-_staged: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+_staged: contextvars.ContextVar[list[tuple[Path, Path, int]] | None] = contextvars.ContextVar(
     "fundsim_staged_outputs", default=None
 )
-"""Inside :func:`all_or_nothing`: the (temporary, final) paths written so far, not yet renamed."""
+"""Inside :func:`all_or_nothing`: the (temporary, final) paths written so far, not yet renamed, and
+the temporary file's open descriptor (holding its lock)."""
 
 
 def _temporary(path: Path, tag: str) -> Path:
@@ -233,9 +235,54 @@ def check_output_dir(path: str | Path, option: str | None = None) -> Path:
     return path
 
 
+def _new_locked_file(path: Path) -> tuple[int, Path]:
+    """A new temporary file ``.NAME.tmp-XXXXXXXX`` next to ``path`` and its open descriptor,
+    holding the file's lock until it is renamed into place (see :func:`remove_stale_files`)."""
+    for _ in range(_TRIES):
+        fd, tmp = _new_file(path)
+        if _lock(fd) and os.fstat(fd).st_nlink > 0:
+            return fd, tmp
+        os.close(fd)  # another run's cleanup took it in the instant before the lock: try another
+    raise FileExistsError(f"no free temporary name next to {path}")  # pragma: no cover
+
+
+def remove_stale_files(path: str | Path) -> list[Path]:
+    """Remove the temporary files of the output file ``path`` (``.NAME.tmp-XXXXXXXX``, left when
+    a run is killed between writing and renaming) that no live process holds: a writer holds its
+    temporary file's ``flock`` lock until the rename, and the kernel drops the lock of a process
+    that dies (even by SIGKILL). Other names, symlinks, folders and files this process cannot
+    open are left alone. Returns the files removed."""
+    path = Path(path)
+    pattern = re.compile(_STALE_FILE.format(name=re.escape(path.name)))
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | _CLOEXEC)
+        except OSError:
+            continue
+        try:
+            mine = os.fstat(fd)
+            if _lock(fd) and os.path.samestat(mine, os.stat(entry.path, follow_symlinks=False)):
+                os.unlink(entry.path)  # still the file locked (not renamed into place since)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8, or bytes) to ``path`` through a temporary file in the same
     folder and a rename. The folder is not created: a missing one is a :class:`FundsimError`.
+    Stale temporary files of ``path`` left by killed runs are removed first
+    (:func:`remove_stale_files`).
 
     Inside :func:`all_or_nothing` the file is only written to its temporary name; the block renames
     it when it ends.
@@ -245,23 +292,37 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     if not folder.is_dir():
         found = "a file" if folder.exists() else "none"
         raise FundsimError(f"{path}: expected an existing folder {str(folder)!r}, found {found}")
-    fd, tmp = _new_file(path)
+    remove_stale_files(path)
+    fd, tmp = _new_locked_file(path)
     try:
         if isinstance(data, bytes):
-            with os.fdopen(fd, "wb") as f:
+            with open(fd, "wb", closefd=False) as f:
                 f.write(data)
         else:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with open(fd, "w", encoding="utf-8", closefd=False) as f:
                 f.write(data)
-        staged = _staged.get()
-        if staged is None:
-            os.replace(tmp, path)
-        else:
-            staged.append((tmp, path))
     except BaseException:
+        _drop([(tmp, path, fd)])
+        raise
+    staged = _staged.get()
+    if staged is not None:
+        staged.append((tmp, path, fd))  # its lock is held until the block renames it
+        return
+    with deferred():  # a signal here is raised once the file is in place
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            _drop([(tmp, path, fd)])
+            raise
+        os.close(fd)
+
+
+def _drop(staged: list[tuple[Path, Path, int]]) -> None:
+    """Remove the temporary files ``staged`` and close their descriptors."""
+    for tmp, _, fd in staged:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -272,31 +333,31 @@ def all_or_nothing() -> Iterator[None]:
     if _staged.get() is not None:
         yield
         return
-    staged: list[tuple[Path, Path]] = []
+    staged: list[tuple[Path, Path, int]] = []
     token = _staged.set(staged)
     try:
         yield
     except BaseException:
-        for tmp, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        _drop(staged)
         raise
     finally:
         _staged.reset(token)
     done = 0
-    try:
-        for tmp, path in staged:
-            os.replace(tmp, path)
-            done += 1
-    except BaseException:
-        for tmp, _ in staged[done:]:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        raise
+    with deferred():  # a signal here is raised once every file is in place
+        try:
+            for tmp, path, fd in staged:
+                os.replace(tmp, path)
+                done += 1
+                os.close(fd)
+        except BaseException:
+            _drop(staged[done:])
+            raise
 
 
 _STALE = r"\.{name}\.(?:tmp|old)-[0-9a-f]{{8}}"
 """The temporary folders of an output ``name`` (``re`` pattern, ``name`` escaped)."""
+_STALE_FILE = r"\.{name}\.tmp-[0-9a-f]{{8}}"
+"""The temporary files of an output file ``name`` (``re`` pattern, ``name`` escaped)."""
 
 
 def _lock(fd: int) -> bool:
