@@ -245,7 +245,7 @@ def test_the_kernels_blocks_check_between_blocks(monkeypatch):
 
 
 def test_the_commit_of_an_output_is_not_cut_in_half(tmp_path, monkeypatch):
-    import simulation.outputs as outputs
+    import simulation.outputs.folders as outputs
 
     inner = outputs._replace
 

@@ -168,7 +168,7 @@ def test_a_reader_always_finds_the_folder_while_it_is_replaced(tmp_path):
 
 
 def test_without_an_exchange_the_documented_fallback_still_replaces(tmp_path, monkeypatch):
-    monkeypatch.setattr(outputs, "exchange", lambda a, b: False)
+    monkeypatch.setattr(outputs.folders, "exchange", lambda a, b: False)
     out = tmp_path / "out"
     for i in range(2):
         with outputs.atomic_dir(out) as tmp:
@@ -233,7 +233,7 @@ import simulation.outputs as outputs
 def die(*a, **k):
     os.kill(os.getpid(), signal.SIGKILL)
 
-outputs.os.replace = die  # killed between writing the temporary file and renaming it
+os.replace = die  # killed between writing the temporary file and renaming it
 outputs.write_atomic(sys.argv[1], "half")
 """
 
