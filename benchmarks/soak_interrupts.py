@@ -8,9 +8,9 @@ alone), then counted:
 - corrupt outputs: an output folder without its manifest or with a file that does not parse;
 - tracebacks: any run's stderr holding ``Traceback``; and exit codes other than 0, 2, 130, 143
   (or -9 for SIGKILL). A signal that lands before fundsim's handlers are installed (while the
-  interpreter starts and imports the library, about a second) gets Python's default action
-  (SIGTERM: killed; SIGINT: a KeyboardInterrupt in an import); nothing is written yet, and
-  those runs are counted apart.
+  interpreter starts, before ``main`` runs: tens of milliseconds, since ``import simulation``
+  loads no numpy, numba or pandas) gets Python's default action (SIGTERM: killed; SIGINT: a
+  KeyboardInterrupt); nothing is written yet, and those runs are counted apart.
 
 Not part of ``make bench`` (it takes 15-30 min): ``nice python -m benchmarks.soak_interrupts
 --runs 200``. Prints the counts; exit 1 if any count is not 0.

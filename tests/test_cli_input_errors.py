@@ -111,12 +111,12 @@ sys.exit(code)
 def test_an_os_error_while_writing_names_the_output_not_its_temporary(
     tmp_path, capsys, monkeypatch
 ):
-    import simulation.outputs as outputs
+    import simulation.outputs.files as outputs
 
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    # the outputs module's own view of os, with a full disk for new folders
+    # the temporaries' module's own view of os, with a full disk for new folders
     monkeypatch.setattr(outputs, "os", types.SimpleNamespace(**{**vars(os), "mkdir": full}))
     out = tmp_path / "run"
     line = fails(capsys, ["run", LAYERED, "--paths", "4", "--quiet", "--out", str(out)])

@@ -149,6 +149,54 @@ def test_ctrl_c_on_a_local_dask_cluster_is_one_line(tmp_path):
     assert hidden(tmp_path) == []
 
 
+EARLY = """
+import runpy
+import sys
+import time
+from pathlib import Path
+
+marker = Path(sys.argv[1])
+
+
+class SlowNumpy:  # the first import of numpy writes the marker and takes 2 s more
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy" and not marker.exists():
+            marker.write_text("importing numpy")
+            time.sleep(2)
+        return None
+
+
+sys.meta_path.insert(0, SlowNumpy())
+entry, sys.argv = sys.argv[2], ["fundsim", *sys.argv[3:]]
+if entry == "script":  # what the installed ``fundsim`` script does
+    from simulation.cli import main
+
+    sys.exit(main())
+runpy.run_module("simulation", run_name="__main__", alter_sys=True)  # python -m simulation
+"""
+
+
+@pytest.mark.parametrize("entry", ["script", "module"])
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_the_library_imports_is_one_line(tmp_path, entry, sig, code):
+    """The handlers are set before numpy, numba and pandas load (about a second): a signal
+    then is no ``KeyboardInterrupt`` traceback in an import, nor a silent death on SIGTERM."""
+    marker = tmp_path / "importing.marker"
+    argv = ["run", LAYERED, "--paths", "4", "--quiet", "--out", "out"]
+    child = subprocess.Popen(
+        [sys.executable, "-c", EARLY, str(marker), entry, *argv],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(marker, child)
+    child.send_signal(sig)
+    rc, out, err = finish(child)
+    assert (rc, err) == (code, "fundsim: interrupted\n")
+    assert out == "" and list(tmp_path.iterdir()) == [marker]
+
+
 # --------------------------------------------------------------------------- the mechanism
 
 
@@ -197,7 +245,7 @@ def test_the_kernels_blocks_check_between_blocks(monkeypatch):
 
 
 def test_the_commit_of_an_output_is_not_cut_in_half(tmp_path, monkeypatch):
-    import simulation.outputs as outputs
+    import simulation.outputs.folders as outputs
 
     inner = outputs._replace
 

@@ -168,7 +168,7 @@ def test_a_reader_always_finds_the_folder_while_it_is_replaced(tmp_path):
 
 
 def test_without_an_exchange_the_documented_fallback_still_replaces(tmp_path, monkeypatch):
-    monkeypatch.setattr(outputs, "exchange", lambda a, b: False)
+    monkeypatch.setattr(outputs.folders, "exchange", lambda a, b: False)
     out = tmp_path / "out"
     for i in range(2):
         with outputs.atomic_dir(out) as tmp:
@@ -183,3 +183,69 @@ def test_the_api_refuses_the_working_directory(tmp_path, monkeypatch):
     with pytest.raises(FundsimError, match="never replaced"), outputs.atomic_dir("."):
         raise AssertionError("the work started")
     assert (tmp_path / "mine.txt").read_text() == "keep"
+
+
+# --------------------------------------------------------------------------- single files
+
+
+def test_a_stale_temporary_file_is_removed_unless_a_live_process_holds_it(tmp_path):
+    out = tmp_path / "x.csv"
+    stale = tmp_path / ".x.csv.tmp-0123abcd"
+    stale.write_text("a,")
+    live = tmp_path / ".x.csv.tmp-fedcba98"
+    live.write_text("b,")
+    kept = [
+        ".other.csv.tmp-0123abcd",  # another output's: not this write's to judge
+        ".x.csv.tmp-0123abcd.bak",  # not of its naming
+        ".x.csv.tmp-01234",
+    ]
+    for name in kept:
+        (tmp_path / name).write_text("c")
+    os.symlink(tmp_path / "x.csv.target", tmp_path / ".x.csv.tmp-00000000")  # not a file
+    (tmp_path / ".x.csv.tmp-11111111").mkdir()  # a folder: remove_stale's business, not this
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live writer holds its own
+        outputs.write_atomic(out, "x,y\n")
+        expected = sorted([*kept, ".x.csv.tmp-00000000", ".x.csv.tmp-11111111", live.name])
+        assert hidden(tmp_path) == expected
+        assert out.read_text() == "x,y\n" and live.read_text() == "b,"
+    finally:
+        os.close(fd)
+
+
+def test_files_staged_together_hold_their_locks_until_renamed(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    with outputs.all_or_nothing():
+        outputs.write_atomic(a, "1")
+        outputs.write_atomic(b, "2")
+        staged = hidden(tmp_path)
+        assert [n.split("-")[0] for n in staged] == [".a.json.tmp", ".b.json.tmp"]
+        assert outputs.remove_stale_files(a) == [] and outputs.remove_stale_files(b) == []
+        assert hidden(tmp_path) == staged
+    assert hidden(tmp_path) == [] and a.read_text() == "1" and b.read_text() == "2"
+
+
+KILLED_BEFORE_RENAME = """
+import os, signal, sys
+import simulation.outputs as outputs
+
+def die(*a, **k):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+os.replace = die  # killed between writing the temporary file and renaming it
+outputs.write_atomic(sys.argv[1], "half")
+"""
+
+
+def test_a_write_killed_before_its_rename_leaves_a_file_the_next_write_removes(tmp_path):
+    out = tmp_path / "table.csv"
+    out.write_text("previous")
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_RENAME, str(out)], capture_output=True, timeout=300
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert [n.split("-")[0] for n in hidden(tmp_path)] == [".table.csv.tmp"]
+    assert out.read_text() == "previous"
+    outputs.write_atomic(out, "next")
+    assert hidden(tmp_path) == [] and out.read_text() == "next"
