@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulation import load_scenario
@@ -339,7 +340,7 @@ class Visible(HTMLParser):
 
 
 ALLOWED_LATIN = re.compile(
-    r"`[^`]*`|\b[0-9a-f]{40,64}\b|fundsim|T?VaR|Git|SHA-256|TOML|CSV|\b\w+\.(?:csv|xlsx)\b|\bpp\b"
+    r"`[^`]*`|\b[0-9a-f]{40,64}\b|fundsim|T?VaR|PIT|CRPS|Git|SHA-256|TOML|CSV|\b\w+\.(?:csv|xlsx)\b|\bpp\b"
 )
 
 
@@ -378,6 +379,39 @@ def workbook_english_left(path: Path, identifiers: tuple[str, ...]) -> list[str]
     return left
 
 
+def since_and_backtest_sections(s, r, tmp_path):
+    """The zh "since the earlier forecast" section (against a forecast with another seed and one
+    scenario value changed) and the back-test section, with their tables, as ``fundsim report
+    --against ... --history ...`` adds them."""
+    import io
+
+    from simulation.commands.backtest import fan_figure
+    from simulation.commands.history import scenario_names_of
+    from simulation.history.backtest import backtest, summarise
+    from simulation.history.ledger import forecast_from_result
+    from simulation.history.synthetic import TruePars, draw_history
+    from simulation.history.table import read_history, write_history
+    from simulation.report.ledger import against_section, backtest_section
+
+    names = scenario_names_of(s, "zh")
+    raw, _ = resolve_raw(LAYERED)
+    other = validate_raw(
+        deep_merge(raw, {"funds": {"serious_illness": {"financing_per_head": {"2021": 70}}}}), "o"
+    )
+    before = forecast_from_result(run(other, paths=16, seed=8), output="reports/2026-11")
+    now = forecast_from_result(r, output="reports/2026-12")
+    ledger, ledger_tables = against_section(before, now, "zh", names)
+    hist = tmp_path / "settled_years.csv"
+    write_history(draw_history(s, "basic", 6, TruePars(), 4).frame, hist)
+    scores = backtest(s, read_history(hist, s), "basic")
+    buf = io.BytesIO()
+    fan_figure(scores, buf)
+    summary = summarise(scores)
+    bt = backtest_section(summary, buf.getvalue(), str(hist), "basic", "zh", names)
+    tables = {**ledger_tables, "backtest_scores": scores, "backtest_summary": summary}
+    return [ledger, bt], tables
+
+
 def test_the_chinese_report_leaves_no_english_with_translated_labels(runs16, tmp_path):
     raw, _ = resolve_raw(LAYERED)
     zh_fields = {
@@ -397,16 +431,27 @@ def test_the_chinese_report_leaves_no_english_with_translated_labels(runs16, tmp
     }
     s = validate_raw(deep_merge(raw, zh_fields), "zh (test)")
     r = run(s, paths=16, seed=7)
-    report = build_report(r, [r], lang="zh", cashflow_paths=2, variant_names=["v2"])
+    sections, tables = since_and_backtest_sections(s, r, tmp_path)
+    report = build_report(
+        r, [r], lang="zh", cashflow_paths=2, variant_names=["v2"], extra_sections=sections
+    )
+    report.tables.update(tables)
     html = report.html
     assert "分层测试" in html and "测试情景。" in html and "大病保险基金" in html
-    left = english_left(html, ("layered",))
+    assert 'id="ledger"' in html and 'id="backtest"' in html and "<code>seed</code>" not in html
+    left = english_left(html, ("layered", "reports/"))  # the scenario's name, a folder
     assert left == [], "English left in the zh report:\n" + "\n".join(left)
     # the workbook too: every text cell of every sheet, read back with openpyxl
     from simulation.report import write_report
 
     folder = write_report(report, tmp_path / "zh")
-    left = workbook_english_left(folder / "report.xlsx", ("layered", "v2"))
+    left = workbook_english_left(folder / "report.xlsx", ("layered", "v2", "reports/"))
+    # the inputs that changed: run settings in Chinese; scenario key paths and values are the
+    # scenario file's own text (as its TOML in the appendix)
+    inputs = pd.read_excel(folder / "report.xlsx", sheet_name="变化的输入")
+    assert "随机种子" in set(inputs.iloc[:, 0]) and "（无）" in set(inputs.iloc[:, 1])
+    keys = set(inputs.iloc[:, 0]) | set(inputs.iloc[:, 1]) | set(inputs.iloc[:, 2])
+    left = [line for line in left if line.split(": ", 1)[1] not in keys]
     assert left == [], "English left in the zh workbook:\n" + "\n".join(left)
     # and without the translations, the English labels are what is left (the test can fail)
     plain = build_report(runs16[0], [], lang="zh", cashflow_paths=0, exact=False)

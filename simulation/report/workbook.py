@@ -201,6 +201,18 @@ VALUE_ZH = {
     "cost": "次均住院费用",
 }
 """Chinese of the code-like text cells that are not report messages or scenario labels."""
+INPUTS_ZH = {
+    "seed": "随机种子",
+    "paths": "路径数",
+    "years": "年数",
+    "method": "方法",
+    "(absent)": "（无）",
+    "full": "完整模拟",
+    "fast": "快速方法",
+    "monte_carlo": "蒙特卡洛模拟",
+}
+"""The "inputs that changed" table's run settings (its scenario key paths and values stay as the
+scenario file writes them)."""
 KEEP_TEXT_COLUMNS = {"value", "variant", "input", "before", "after", "now"}
 """Columns whose text is shown as it is (run settings, variant names, scenario values)."""
 
@@ -273,8 +285,10 @@ def display_text(column: str, text: str, style: WorkbookStyle) -> str:
     """A text cell as the reader sees it: in Chinese, a scenario code shows its label, a measure
     code its report message, a tender measure its label (:func:`.tender.pricing_label`), a unit
     or kind from :data:`VALUE_ZH`; other text (and any English workbook) is unchanged."""
-    if style.lang != "zh" or column in KEEP_TEXT_COLUMNS:
+    if style.lang != "zh":
         return text
+    if column in KEEP_TEXT_COLUMNS:  # but a run setting's name and an absent value in Chinese
+        return INPUTS_ZH.get(text, text) if column in ("input", "before", "after") else text
     codes = style.labels.get(column) or style.labels.get("fund", {})
     if text in codes:
         return codes[text]
