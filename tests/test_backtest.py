@@ -78,7 +78,7 @@ def test_backtest_command(tmp_path, capsys):
     s = load_scenario(ANKANG)
     hist = tmp_path / "h.csv"
     write_history(draw_history(s, "basic", 7, TRUE, 2).frame, hist)
-    out = tmp_path / "bt.csv"
+    out = tmp_path / "scores" / "bt.csv"  # a missing folder is created like run's
     fig = tmp_path / "fan.png"
     assert (
         main(

@@ -72,14 +72,16 @@ def test_fragment_is_a_valid_scenario_and_the_command_writes_it(tmp_path, capsys
     hist = tmp_path / "h.csv"
     write_history(h.frame, hist)
     frag = tmp_path / "frag.toml"
+    fit_table = tmp_path / "new" / "fit.csv"  # a missing folder is created like run's
     code = main(
         ["calibrate", str(ANKANG), "--history", str(hist), "--out", str(frag),
-         "--fit-table", str(tmp_path / "fit.csv"), "--figure", str(tmp_path / "fit.png")]
+         "--fit-table", str(fit_table), "--figure", str(tmp_path / "fit.png")]
     )  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
     assert "goodness of fit" in out and "std_residual" in out
     assert (tmp_path / "fit.png").read_bytes()[:4] == b"\x89PNG"
+    assert "std_residual" in fit_table.read_text()
     variant = tmp_path / "calibrated.toml"
     variant.write_text(f'extends = "{ANKANG.as_posix()}"\n' + frag.read_text(), encoding="utf-8")
     cal_s = load_scenario(variant)

@@ -304,7 +304,7 @@ FIT = ["fit", str(CLAIMS / "good_claims.csv"), "--exposure", str(CLAIMS / "good_
 
 
 @pytest.mark.parametrize("option", ["--out", "--qq-plot", "--me-plot"])
-def test_fit_checks_every_output_folder_before_fitting(option, tmp_path, capsys, monkeypatch):
+def test_fit_checks_every_output_before_fitting(option, tmp_path, capsys, monkeypatch):
     import simulation.fit as fitting
 
     monkeypatch.setattr(fitting, "fit_claims", lambda *a, **k: pytest.fail("fitted"))
@@ -313,13 +313,39 @@ def test_fit_checks_every_output_folder_before_fitting(option, tmp_path, capsys,
         "--qq-plot": tmp_path / "qq.png",
         "--me-plot": tmp_path / "me.png",
     }
-    outputs[option] = tmp_path / "missing" / "x"
+    (tmp_path / "afile").write_text("")
+    outputs[option] = tmp_path / "afile" / "sub" / "x"  # a folder that cannot be created
     argv = [*FIT, *(a for o, p in outputs.items() for a in (o, str(p)))]
-    fails(capsys, argv, f"{option} {outputs[option]}", "'" + str(tmp_path / "missing") + "'")
+    fails(capsys, argv, f"{option} {outputs[option]}", "'" + str(tmp_path / "afile") + "'")
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "thesis.docx").write_text("years of work")
+    outputs[option] = tmp_path / "users"  # a folder, never replaced by a file
+    argv = [*FIT, *(a for o, p in outputs.items() for a in (o, str(p)))]
+    fails(capsys, argv, f"{option} {tmp_path / 'users'}", "found a folder", "left untouched")
     argv = [*FIT, "--out", str(tmp_path / "f.toml"), option, str(tmp_path / "f.toml")]
     if option != "--out":
         fails(capsys, argv, f"{option} {tmp_path / 'f.toml'}", "found the file of --out")
-    assert listing(tmp_path) == []
+    assert listing(tmp_path) == ["afile", "users"]
+    assert listing(tmp_path / "users") == ["thesis.docx"]
+
+
+def test_fit_creates_missing_output_folders_like_run(tmp_path, capsys, monkeypatch):
+    import simulation.fit as fitting
+
+    out, qq = tmp_path / "a" / "b" / "f.toml", tmp_path / "plots" / "qq.png"
+    argv = [*FIT, "--out", str(out), "--qq-plot", str(qq)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert out.read_text().strip() and qq.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+
+    def disk_full(result, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(fitting, "plot_qq", disk_full)
+    fresh = tmp_path / "new"
+    argv = [*FIT, "--out", str(fresh / "f.toml"), "--qq-plot", str(fresh / "x" / "qq.png")]
+    fails(capsys, argv, "No space left on device")
+    assert listing(tmp_path) == ["a", "plots"]  # the folders made for a failed fit are removed
 
 
 def test_fit_writes_every_output_or_none(tmp_path, capsys, monkeypatch):
@@ -373,14 +399,24 @@ def test_synth_claims_checks_both_outputs_before_drawing(tmp_path, capsys, monke
     import simulation.synth as synth
 
     monkeypatch.setattr(synth, "synth_claims", lambda *a, **k: pytest.fail("drew"))
-    claims, exposure = tmp_path / "claims.csv", tmp_path / "missing" / "exposure.csv"
+    (tmp_path / "afile").write_text("")
+    claims, exposure = tmp_path / "claims.csv", tmp_path / "afile" / "exposure.csv"
     argv = ["synth-claims", HENAN, "--seed", "1", "--scale", "0.001", "--out", str(claims)]
     fails(capsys, [*argv, "--exposure-out", str(exposure)], f"--exposure-out {exposure}")
     fails(capsys, [*argv, "--exposure-out", str(claims)], "found the file of --out")
+    fails(capsys, [*argv, "--exposure-out", str(tmp_path)], "found a folder")
     argv[-1] = str(tmp_path / "afile" / "claims.csv")
-    (tmp_path / "afile").write_text("")
     fails(capsys, argv, "--out", "found a file")
     assert listing(tmp_path) == ["afile"]
+
+
+def test_synth_claims_creates_missing_output_folders(tmp_path, capsys):
+    claims, exposure = tmp_path / "new" / "claims.csv", tmp_path / "other" / "deep" / "e.csv"
+    argv = ["synth-claims", HENAN, "--seed", "1", "--scale", "0.001", "--out", str(claims)]
+    assert main([*argv, "--exposure-out", str(exposure)]) == 0, capsys.readouterr().err
+    assert claims.read_text().startswith("person_id,category,age,admission_date,")
+    assert exposure.read_text().startswith("category,age_band,year,person_years\n")
+    capsys.readouterr()
 
 
 # --------------------------------------------------------------------------- 9. permissions

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulation import load_scenario
@@ -339,7 +340,7 @@ class Visible(HTMLParser):
 
 
 ALLOWED_LATIN = re.compile(
-    r"`[^`]*`|\b[0-9a-f]{40,64}\b|fundsim|T?VaR|Git|SHA-256|TOML|CSV|report\.xlsx|\bpp\b"
+    r"`[^`]*`|\b[0-9a-f]{40,64}\b|fundsim|T?VaR|PIT|CRPS|Git|SHA-256|TOML|CSV|\b\w+\.(?:csv|xlsx)\b|\bpp\b"
 )
 
 
@@ -358,7 +359,60 @@ def english_left(html: str, identifiers: tuple[str, ...]) -> list[str]:
     return left
 
 
-def test_the_chinese_report_leaves_no_english_with_translated_labels(runs16):
+def workbook_english_left(path: Path, identifiers: tuple[str, ...]) -> list[str]:
+    """Every text cell of a workbook (sheet names and headers included) that still holds an
+    English word, as :func:`english_left` judges a page's lines."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    left = []
+    for ws in wb.worksheets:
+        texts = [ws.title] + [
+            c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)
+        ]
+        for text in texts:
+            rest = ALLOWED_LATIN.sub("", text)
+            for ident in identifiers:
+                rest = rest.replace(ident, "")
+            if re.search(r"[A-Za-z]{3,}", rest):
+                left.append(f"{ws.title}: {text}")
+    return left
+
+
+def since_and_backtest_sections(s, r, tmp_path):
+    """The zh "since the earlier forecast" section (against a forecast with another seed and one
+    scenario value changed) and the back-test section, with their tables, as ``fundsim report
+    --against ... --history ...`` adds them."""
+    import io
+
+    from simulation.commands.backtest import fan_figure
+    from simulation.commands.history import scenario_names_of
+    from simulation.history.backtest import backtest, summarise
+    from simulation.history.ledger import forecast_from_result
+    from simulation.history.synthetic import TruePars, draw_history
+    from simulation.history.table import read_history, write_history
+    from simulation.report.ledger import against_section, backtest_section
+
+    names = scenario_names_of(s, "zh")
+    raw, _ = resolve_raw(LAYERED)
+    other = validate_raw(
+        deep_merge(raw, {"funds": {"serious_illness": {"financing_per_head": {"2021": 70}}}}), "o"
+    )
+    before = forecast_from_result(run(other, paths=16, seed=8), output="reports/2026-11")
+    now = forecast_from_result(r, output="reports/2026-12")
+    ledger, ledger_tables = against_section(before, now, "zh", names)
+    hist = tmp_path / "settled_years.csv"
+    write_history(draw_history(s, "basic", 6, TruePars(), 4).frame, hist)
+    scores = backtest(s, read_history(hist, s), "basic")
+    buf = io.BytesIO()
+    fan_figure(scores, buf)
+    summary = summarise(scores)
+    bt = backtest_section(summary, buf.getvalue(), str(hist), "basic", "zh", names)
+    tables = {**ledger_tables, "backtest_scores": scores, "backtest_summary": summary}
+    return [ledger, bt], tables
+
+
+def test_the_chinese_report_leaves_no_english_with_translated_labels(runs16, tmp_path):
     raw, _ = resolve_raw(LAYERED)
     zh_fields = {
         "title": "Layered test",
@@ -377,13 +431,33 @@ def test_the_chinese_report_leaves_no_english_with_translated_labels(runs16):
     }
     s = validate_raw(deep_merge(raw, zh_fields), "zh (test)")
     r = run(s, paths=16, seed=7)
-    html = build_report(r, [], lang="zh", cashflow_paths=2).html
+    sections, tables = since_and_backtest_sections(s, r, tmp_path)
+    report = build_report(
+        r, [r], lang="zh", cashflow_paths=2, variant_names=["v2"], extra_sections=sections
+    )
+    report.tables.update(tables)
+    html = report.html
     assert "分层测试" in html and "测试情景。" in html and "大病保险基金" in html
-    left = english_left(html, ("layered",))
+    assert 'id="ledger"' in html and 'id="backtest"' in html and "<code>seed</code>" not in html
+    left = english_left(html, ("layered", "reports/"))  # the scenario's name, a folder
     assert left == [], "English left in the zh report:\n" + "\n".join(left)
+    # the workbook too: every text cell of every sheet, read back with openpyxl
+    from simulation.report import write_report
+
+    folder = write_report(report, tmp_path / "zh")
+    left = workbook_english_left(folder / "report.xlsx", ("layered", "v2", "reports/"))
+    # the inputs that changed: run settings in Chinese; scenario key paths and values are the
+    # scenario file's own text (as its TOML in the appendix)
+    inputs = pd.read_excel(folder / "report.xlsx", sheet_name="变化的输入")
+    assert "随机种子" in set(inputs.iloc[:, 0]) and "（无）" in set(inputs.iloc[:, 1])
+    keys = set(inputs.iloc[:, 0]) | set(inputs.iloc[:, 1]) | set(inputs.iloc[:, 2])
+    left = [line for line in left if line.split(": ", 1)[1] not in keys]
+    assert left == [], "English left in the zh workbook:\n" + "\n".join(left)
     # and without the translations, the English labels are what is left (the test can fail)
-    plain_zh = build_report(runs16[0], [], lang="zh", cashflow_paths=0, exact=False).html
-    assert any("Basic fund" in line for line in english_left(plain_zh, ("layered",)))
+    plain = build_report(runs16[0], [], lang="zh", cashflow_paths=0, exact=False)
+    assert any("Basic fund" in line for line in english_left(plain.html, ("layered",)))
+    left = workbook_english_left(write_report(plain, tmp_path / "plain") / "report.xlsx", ())
+    assert any("Basic fund" in line for line in left)
 
 
 def test_labels_fall_back_to_the_chinese_in_their_parentheses():
@@ -441,3 +515,57 @@ def test_the_tender_section_has_a_bid_curve_spanning_break_even_and_targets(repo
     assert 'id="figure-bid_curve_serious_illness"' in html
     if any(k.startswith("financing for a ") for k in m):
         assert "because the 3.0% cap includes the operating cost" in html
+
+
+def test_the_exact_methods_reasons_are_in_chinese(tmp_path):
+    """The exact method's real refusals (raised by it on scenarios it cannot handle) and notes,
+    as the zh report's appendix shows them: no English left but the scenario's keys."""
+    from test_exact import (
+        CASCADE,
+        CASCADE_FUNDS,
+        cascade_scenario_text_with_basic_cap,
+        load,
+        scenario_toml,
+    )
+
+    from simulation.engine.exact import exact_claims_distribution
+    from simulation.errors import FundsimError
+    from simulation.report.display import engine_text
+
+    names = {
+        "fund": {"si": "大病保险基金", "supp": "补充保险基金", "basic": "基本医保基金"},
+        "layer": {"basic": "基本医保", "si": "大病保险", "supp": "补充保险"},
+        "category": {"ordinary": "普通居民", "poor": "困难群众"},
+    }
+    late = CASCADE.replace(
+        '[layers.supp]\nlabel = "Supplementary"\nfund = "supp"\nsettlement = "annual_cumulative"',
+        '[layers.supp]\nlabel = "Supplementary"\nfund = "supp"\nsettlement = "per_admission"',
+    )
+    mixed_base = CASCADE.replace(
+        'fund = "supp"\nsettlement = "annual_cumulative"',
+        'fund = "supp"\nbase = "total"\nsettlement = "annual_cumulative"',
+    )
+    cascade = '["basic", "si", "supp"]'
+    cases = [
+        (cascade_scenario_text_with_basic_cap(5000), "si"),
+        (scenario_toml(count=5, layers=late, cascade=cascade, funds=CASCADE_FUNDS), "supp"),
+        (scenario_toml(count=5, layers=mixed_base, cascade=cascade, funds=CASCADE_FUNDS), "supp"),
+        (scenario_toml(count=5, layers=late, cascade=cascade, funds=CASCADE_FUNDS), "nope"),
+    ]
+    reasons = []
+    for i, (text, fund) in enumerate(cases):
+        with pytest.raises(FundsimError) as e:
+            exact_claims_distribution(load(tmp_path, text, f"s{i}.toml"), fund, 2020)
+        reasons.append(f"{fund}: {e.value}" if fund in names["fund"] else str(e.value))
+    sc = load(tmp_path, cascade_scenario_text_with_basic_cap(5000), "n.toml")
+    notes = list(exact_claims_distribution(sc, "si", 2020, cap_tolerance=100.0).notes)
+    assert notes and len(reasons) == 4
+    for line in [*reasons, *notes]:
+        zh = engine_text(line, "zh", names)
+        rest = re.sub(r"cap_tolerance|nope|groups", "", zh)
+        assert not re.search(r"[A-Za-z]{3,}", rest), (line, zh)
+        assert re.search(r"[\u4e00-\u9fff]", zh), zh
+    assert "大病保险基金" in engine_text(reasons[0], "zh", names)
+    # an unknown reason keeps its English after a Chinese lead (nothing is lost)
+    odd = engine_text("exact method: something new", "zh", names)
+    assert odd.startswith("精确方法无法处理") and "something new" in odd

@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import io
 
-from ..outputs import all_or_nothing, check_output_files, write_atomic
+from ..outputs import write_atomic
+from ._files import check_new_files, files_together
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,11 +55,12 @@ def run(args: argparse.Namespace) -> int:
     from ..history.table import read_history
     from ..scenario import load_scenario
 
-    check_output_files({"--out": args.out, "--figure": args.figure})
+    outputs = {"--out": args.out, "--figure": args.figure}
+    check_new_files(outputs)  # before the forecasts; missing folders are created when writing
     scenario = load_scenario(args.scenario)
     history = read_history(args.history, scenario)
     scores = backtest(scenario, history, args.fund)
-    with all_or_nothing():
+    with files_together(outputs):
         if args.out:
             write_atomic(args.out, scores.to_csv(index=False))
         if args.figure:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import FundsimError
-from ..outputs import all_or_nothing, check_output_files, write_atomic
+from ..outputs import write_atomic
+from ._files import check_new_files, files_together
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from ..history.table import read_history
     from ..scenario import load_scenario
 
-    check_output_files({"--out": args.out, "--fit-table": args.fit_table, "--figure": args.figure})
+    outputs = {"--out": args.out, "--fit-table": args.fit_table, "--figure": args.figure}
+    check_new_files(outputs)  # before the fit; missing folders are created when writing
     scenario = load_scenario(args.scenario)
     history = read_history(args.history, scenario)
     cal = calibrate(scenario, history, args.fund)
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     gof = cal.goodness_of_fit()
     if not text:
         raise FundsimError("empty fragment")
-    with all_or_nothing():
+    with files_together(outputs):
         write_atomic(args.out, text)
         if args.fit_table:
             write_atomic(args.fit_table, gof.to_csv(index=False))

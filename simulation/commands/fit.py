@@ -3,7 +3,7 @@
 Reads and validates the claims and exposure tables (:mod:`simulation.claims_data`), fits frequency
 and severity (:mod:`simulation.fit`), writes the scenario fragment and the optional plots atomically
 and together (each to a temporary file in its folder, all renamed once all were written; every
-output's folder is checked before fitting) and prints a goodness-of-fit table.
+output is checked before fitting, and missing folders are created like ``run``'s) and prints a goodness-of-fit table.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import argparse
 import sys
 
 from ..errors import FundsimError
-from ..outputs import all_or_nothing, check_output_files, write_atomic
+from ..outputs import write_atomic
+from ._files import check_new_files, files_together
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise FundsimError(
             f"--tail-quantile must be between 0.5 and 1, found {args.tail_quantile:g}"
         )
-    check_output_files({"--out": args.out, "--qq-plot": args.qq_plot, "--me-plot": args.me_plot})
+    outputs = {"--out": args.out, "--qq-plot": args.qq_plot, "--me-plot": args.me_plot}
+    check_new_files(outputs)  # before fitting; missing folders are created when writing
     categories = None
     if args.scenario:
         from ..scenario import load_scenario
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         tail=args.tail,
         tail_quantile=args.tail_quantile,
     )
-    with all_or_nothing():  # the fragment and the plots appear together, or none does
+    with files_together(outputs):  # the fragment and the plots appear together, or none does
         write_atomic(args.out, fitting.to_fragment(result, parameter_uncertainty=True))
         if args.qq_plot:
             fitting.plot_qq(result, args.qq_plot)

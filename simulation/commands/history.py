@@ -183,6 +183,22 @@ def report_history(args: argparse.Namespace, scenario: Any) -> Any:
     return read_history(path, scenario)
 
 
+def scenario_names_of(scenario: Any, lang: str) -> dict[str, dict[str, str]]:
+    """The display labels of a scenario's funds, layers and categories in ``lang``."""
+    from ..report.display import localized
+
+    return {
+        kind: {
+            k: localized(v.label or k, v.label_zh, lang) if v.label else k for k, v in items.items()
+        }
+        for kind, items in (
+            ("fund", scenario.funds),
+            ("layer", scenario.layers),
+            ("category", scenario.categories),
+        )
+    }
+
+
 def backtest_extras(
     args: argparse.Namespace, scenario: Any, history: Any
 ) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
@@ -200,7 +216,9 @@ def backtest_extras(
     buf = io.BytesIO()
     fan_figure(scores, buf)
     fund = str(scores["fund"].iloc[0]) if len(scores) else "?"
-    section = backtest_section(summary, buf.getvalue(), history.path, fund)
+    lang = getattr(args, "lang", "en")
+    names = scenario_names_of(scenario, lang)
+    section = backtest_section(summary, buf.getvalue(), history.path, fund, lang, names)
     return [section], {"backtest_scores": scores, "backtest_summary": summary}
 
 
@@ -226,7 +244,9 @@ def against_extras(
         raise FundsimError(f"--against {ref}: {ledger}: no forecast recorded yet")
     with Ledger(ledger) as db:
         before = db.find(ref, now.scenario_name if ref == "last" else None)
-    section, tables = against_section(before, now, getattr(args, "lang", "en"))
+    lang = getattr(args, "lang", "en")
+    names = scenario_names_of(base.plan.scenario, lang)
+    section, tables = against_section(before, now, lang, names)
     return now, [section], tables
 
 

@@ -2,7 +2,8 @@
 
 Draws claims (pseudonymous identifiers only) and, with ``--exposure-out``, the matching exposure
 table from a scenario (:func:`simulation.synth.synth_claims`), so that ``fundsim fit`` can be tried
-end to end. Files are written atomically.
+end to end. Files are written atomically; missing folders
+are created like ``run``'s.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import argparse
 
 from ..errors import FundsimError
-from ..outputs import all_or_nothing, check_output_files, write_atomic
+from ..outputs import write_atomic
 from ..scenario.schema import MAX_HORIZON
 from ._common import _seed
+from ._files import check_new_files, files_together
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
         raise FundsimError(f"--years must be at most {MAX_HORIZON}, found {args.years}")
     if not 0 < args.scale <= 1:
         raise FundsimError(f"--scale must be in (0, 1], found {args.scale:g}")
-    check_output_files({"--out": args.out, "--exposure-out": args.exposure_out})  # before drawing
+    outputs = {"--out": args.out, "--exposure-out": args.exposure_out}
+    check_new_files(outputs)  # before drawing; missing folders are created when writing
     scenario = load_scenario(args.scenario)
     tables = synth_claims(scenario, args.years, np.random.default_rng(args.seed), scale=args.scale)
-    with all_or_nothing():  # both tables appear together, or neither does
+    with files_together(outputs):  # both tables appear together, or neither does
         write_atomic(args.out, tables.claims.to_csv(index=False))
         if args.exposure_out:
             write_atomic(args.exposure_out, tables.exposure.to_csv(index=False))

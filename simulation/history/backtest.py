@@ -7,7 +7,10 @@ forecast of ``y_t`` (the log of actual / model, per component) is the predictive
 uncertainty), ``T`` Student's t with ``n - 2`` degrees of freedom (``n`` training years): exact
 for a regression with an unknown factor variance when process noise is negligible, so when the
 model is right the PITs are uniform. The forecast is mapped back by ``exp`` onto admissions and
-cost per admission.
+cost per admission. These forecasts are closed-form laws, with no simulation at all (neither the
+full nor the fast engine runs); the fund's payments are not forecast here (a run of the calibrated
+scenario would be needed, and the fast method refuses the calibrated fragment: its per-level
+cost parameters give a cost factor that differs between hospital levels).
 
 Scores per forecast: the actual against the forecast mean, the PIT ``F(y_t)``, whether the 50% and
 90% central intervals cover it, the relative error ``actual / mean - 1`` (its average is the bias)

@@ -55,6 +55,7 @@ from .i18n import Translator
 from .keyfacts import key_messages, plain
 from .numbers import compute_numbers, ordered
 from .page import PageContext, render_sections
+from .tables import POPULATION
 from .workbook import WorkbookStyle, write_workbook
 
 log = logging.getLogger("fundsim.report")
@@ -251,11 +252,15 @@ def build_report(
         fonts=fonts,
     )
     messages = key_messages(t, fmt, base, tables["key_figures"], names, lang)
+    labels = (
+        {**names, "fund": {POPULATION: t("population"), **names["fund"]}} if lang == "zh" else {}
+    )
     style = WorkbookStyle(
         lang=lang,
         divisor=unit.divisor,
         unit=unit_label,
         messages=tuple(plain(m) for m in messages),
+        labels=labels,
     )
     return Report(
         html=html,

@@ -26,6 +26,8 @@ class Cell:
     muted: bool = False
     sub_muted: bool = False
     """Shown greyed: a value the run cannot support (e.g. "needs 2,000 paths")."""
+    code: bool = False
+    """Shown as code: a scenario key path or a value as the scenario file writes it."""
 
 
 @dataclass(frozen=True)

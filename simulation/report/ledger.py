@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..history.ledger import Forecast, diff_scenarios, movements, run_changes
+from ..history.ledger import MISSING, Forecast, diff_scenarios, movements, run_changes
 from .html import Cell, HtmlTable, Row, fmt_number
+from .i18n import MESSAGES, Translator
 
 SECTION_ID = "ledger"
 MAX_CHANGES_SHOWN = 200
@@ -30,6 +31,7 @@ TEXT = {
         "none": "No input changed: same resolved scenario, seed, paths, years and method.",
         "header_moves": ["fund", "year", "measure", "before", "now", "change", "change %", "± se"],
         "header_inputs": ["input (key path)", "before", "now"],
+        "label": "{ident}{name} as of {as_of}, made {created}{where}",
     },
     "zh": {
         "title": "与上次预测相比",
@@ -39,8 +41,27 @@ TEXT = {
         "none": "输入无变化：情景、随机种子、路径数、年数和方法相同。",
         "header_moves": ["基金", "年度", "指标", "此前", "现在", "变动", "变动 %", "± 标准误"],
         "header_inputs": ["输入（键路径）", "此前", "现在"],
+        "label": "{ident}{name}（预测基准日 {as_of}，生成于 {created}{where}）",
     },
 }
+RUN_SETTINGS_ZH = {"seed": "随机种子", "paths": "路径数", "years": "年数", "method": "方法"}
+METHODS_ZH = {"full": "完整模拟", "fast": "快速方法", "monte_carlo": "蒙特卡洛模拟"}
+
+
+def forecast_label(f: Forecast, lang: str = "en") -> str:
+    """How the section names a forecast: ``#3 henan as of 2026-11-30, made ... (reports/x)``."""
+    if lang != "zh":
+        return f.label()
+    where = f"，{f.output}" if f.output else ""
+    ident = f"#{f.id} " if f.id is not None else ""
+    return TEXT["zh"]["label"].format(
+        ident=ident, name=f.scenario_name, as_of=f.as_of, created=f.created or "?", where=where
+    )
+
+
+def measure_label(measure: str, lang: str) -> str:
+    """A ledger measure (``claims``, ``balance``...) by its report message in ``lang``."""
+    return Translator(lang)(measure) if measure in MESSAGES else measure
 
 
 def _show(v: Any) -> str:
@@ -58,20 +79,41 @@ def input_changes(before: Forecast, after: Forecast) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["input", "before", "after"])
 
 
+def _input_row(path: str, before: str, after: str, lang: str) -> Row:
+    """A changed input: a run setting by name (in ``lang``), a scenario key path and its values
+    as code."""
+    if path in RUN_SETTINGS_ZH:
+        show = (lambda v: METHODS_ZH.get(v, v)) if lang == "zh" else (lambda v: v)
+        name = RUN_SETTINGS_ZH[path] if lang == "zh" else path
+        return Row((Cell(name), Cell(show(before)), Cell(show(after))))
+
+    def value(v: str) -> Cell:
+        if v == MISSING:
+            return Cell("（无）" if lang == "zh" else "absent")
+        return Cell(v, code=True)
+
+    return Row((Cell(path, code=True), value(before), value(after)))
+
+
 def against_section(
-    before: Forecast, after: Forecast, lang: str = "en"
+    before: Forecast,
+    after: Forecast,
+    lang: str = "en",
+    names: dict[str, dict[str, str]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """The section (for :func:`~simulation.report.build_report`'s ``extra_sections``) and its
-    tables."""
+    tables. ``names``: display labels of funds (:func:`~simulation.report.display.scenario_names`
+    in ``lang``). Scenario key paths and values are shown as code, as in the scenario file."""
     t = TEXT.get(lang, TEXT["en"])
+    funds = (names or {}).get("fund", {})
     moves = movements(before, after)
     inputs = input_changes(before, after)
     move_rows = [
         Row(
             (
-                Cell(str(r.fund)),
+                Cell(funds.get(str(r.fund), str(r.fund))),
                 Cell(str(r.year)),
-                Cell(str(r.measure)),
+                Cell(measure_label(str(r.measure), lang)),
                 Cell(fmt_number(r.before), num=True),
                 Cell(fmt_number(r.after), num=True),
                 Cell(fmt_number(r.change), num=True),
@@ -93,7 +135,7 @@ def against_section(
     else:
         shown = inputs.head(MAX_CHANGES_SHOWN)
         rows = [
-            Row((Cell(r.input), Cell(r.before), Cell(r.after)))
+            _input_row(str(r.input), str(r.before), str(r.after), lang)
             for r in shown.itertuples(index=False)
         ]
         blocks.append(
@@ -106,39 +148,62 @@ def against_section(
     section = {
         "id": SECTION_ID,
         "title": t["title"],
-        "intro": [t["intro"].format(label=before.label())],
+        "intro": [t["intro"].format(label=forecast_label(before, lang))],
         "blocks": blocks,
     }
     return section, {"against_movements": moves, "against_inputs": inputs}
 
 
 BACKTEST_TEXT = {
-    "title": "Back-test on the settled years",
-    "intro": "Calibrated on the settled years before each year of {history} (fund {fund}), "
-    "each year forecast one to three years ahead and scored against what happened: PIT (the "
-    "percentile of the actual in the forecast), coverage of the 50% and 90% intervals (about 50% "
-    "and 90% when the model is right), bias (mean of actual / forecast mean - 1) and CRPS (log "
-    "scale; lower is better).",
-    "header": ["component", "horizon", "forecasts", "mean PIT", "50% coverage", "90% coverage",
-               "bias", "CRPS (log)"],
+    "en": {
+        "title": "Back-test on the settled years",
+        "intro": "Calibrated on the settled years before each year of {history} (fund {fund}), "
+        "each year forecast one to three years ahead and scored against what happened: PIT (the "
+        "percentile of the actual in the forecast), coverage of the 50% and 90% intervals (about "
+        "50% and 90% when the model is right), bias (mean of actual / forecast mean - 1) and CRPS "
+        "(log scale; lower is better).",
+        "header": ["component", "horizon", "forecasts", "mean PIT", "50% coverage",
+                   "90% coverage", "bias", "CRPS (log)"],
+        "components": {"frequency": "admissions", "cost": "cost per admission",
+                       "payments": "fund payments"},
+        "horizon": "{h} year(s) ahead",
+    },
+    "zh": {
+        "title": "已结算年度回测",
+        "intro": "以 {history}（基金：{fund}）中每一年之前的已结算年度校准模型，预测其后一至三年，并与实际"
+        "结果比较：PIT（实际值在预测分布中的百分位）、50% 与 90% 区间的覆盖率（模型正确时约为 50% 与 "
+        "90%）、偏差（实际值 / 预测均值 - 1 的平均）以及 CRPS（对数尺度，越低越好）。",
+        "header": ["项目", "预测期", "预测数", "PIT 均值", "50% 区间覆盖率", "90% 区间覆盖率",
+                   "偏差", "CRPS（对数）"],
+        "components": {"frequency": "住院人次", "cost": "次均住院费用", "payments": "基金支出"},
+        "horizon": "提前 {h} 年",
+    },
 }  # fmt: skip
 
 
 def backtest_section(
-    summary: pd.DataFrame, figure_png: bytes, history: str, fund: str
+    summary: pd.DataFrame,
+    figure_png: bytes,
+    history: str,
+    fund: str,
+    lang: str = "en",
+    names: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The back-test section: the summary per component and horizon, and the fan of one-year
-    forecasts against the actuals."""
+    """The back-test section in ``lang``: the summary per component and horizon, and the fan of
+    one-year forecasts against the actuals. ``history`` is named by its file name; ``names``
+    labels the fund (:func:`~simulation.report.display.scenario_names`)."""
     import base64
+    from pathlib import PurePath
 
     from .html import HtmlFigure, fmt_pct
 
-    t = BACKTEST_TEXT
+    t = BACKTEST_TEXT.get(lang, BACKTEST_TEXT["en"])
+    comps: dict[str, str] = t["components"]  # type: ignore[assignment]
     rows = [
         Row(
             (
-                Cell(str(r.component)),
-                Cell(str(r.horizon), num=True),
+                Cell(comps.get(str(r.component), str(r.component))),
+                Cell(str(t["horizon"]).format(h=r.horizon), num=True),
                 Cell(str(r.forecasts), num=True),
                 Cell(f"{r.mean_pit:.2f}", num=True),
                 Cell(fmt_pct(r.coverage50), num=True),
@@ -149,13 +214,15 @@ def backtest_section(
         )
         for r in summary.itertuples(index=False)
     ]
-    fig = HtmlFigure("backtest-fan", base64.b64encode(figure_png).decode("ascii"), t["title"], 900)
+    title = str(t["title"])
+    fig = HtmlFigure("backtest-fan", base64.b64encode(figure_png).decode("ascii"), title, 900)
+    label = (names or {}).get("fund", {}).get(fund, fund)
     return {
         "id": "backtest",
-        "title": t["title"],
-        "intro": [t["intro"].format(history=history, fund=fund)],
+        "title": title,
+        "intro": [str(t["intro"]).format(history=PurePath(history).name, fund=label)],
         "blocks": [
-            {"kind": "table", "table": HtmlTable("backtest-summary", t["header"], rows)},
+            {"kind": "table", "table": HtmlTable("backtest-summary", list(t["header"]), rows)},
             {"kind": "figure", "figure": fig},
         ],
     }

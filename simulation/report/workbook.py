@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ class WorkbookStyle:
     """The money unit's label in ``lang``."""
     messages: tuple[str, ...] = ()
     """The key messages (plain text), written above the summary sheet's table."""
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Display labels of the scenario's codes in ``lang``, by column (``fund``, ``layer``,
+    ``category``; a code in another column, such as ``population``, is looked up as a fund)."""
 
 
 # words of the column codes, for Chinese headers
@@ -124,6 +128,29 @@ ZH_WORDS = {
     "agrees": "一致",
     "impact": "幅度",
     "pp": "百分点",
+    "result": "经营结果",
+    "loss": "亏损",
+    "per": "每",
+    "head": "人",
+    "before": "此前",
+    "after": "现在",
+    "input": "输入",
+    "component": "项目",
+    "horizon": "预测期",
+    "origin": "起点年度",
+    "train": "校准",
+    "actual": "实际",
+    "pit": "PIT",
+    "in50": "50%区间覆盖",
+    "in90": "90%区间覆盖",
+    "coverage50": "50%区间覆盖率",
+    "coverage90": "90%区间覆盖率",
+    "forecasts": "预测数",
+    "bias": "偏差",
+    "crps": "CRPS",
+    "log": "对数",
+    "surplus": "结余",
+    "old": "旧",
 }
 SHEET_ZH = {
     "overview": "摘要",
@@ -133,6 +160,11 @@ SHEET_ZH = {
     "insurer_cumulative_fan": "承办机构累计结果",
     "insurer_result_distribution": "经营结果分布",
     "tender_pricing": "招标定价",
+    "tender_bid_curve": "投标曲线",
+    "against_movements": "与上次预测相比",
+    "against_inputs": "变化的输入",
+    "backtest_summary": "回测汇总",
+    "backtest_scores": "回测明细",
     "cashflow_balance": "现金流结余",
     "cashflow_liquidity": "流动性",
     "cashflow_settlement": "年终结算",
@@ -145,6 +177,44 @@ SHEET_ZH = {
     "exact_check": "精确方法核对",
 }
 UNIT_ZH = {"%": "%", "count": "人/条", "yuan per head": "元/人"}
+VALUE_ZH = {
+    # units of the tender table
+    "yuan": "元",
+    "yuan (loss)": "元（亏损）",
+    "yuan per head": "元/人",
+    "probability": "概率",
+    "paths": "路径数",
+    "fraction of claims": "占赔付比例",
+    # the insurer result distribution's kinds, the settlement bases, the exact check's quantities
+    "bin": "区间",
+    "cap": "封顶",
+    "paid": "已付赔款",
+    "paid_cl": "已付赔款链梯法",
+    "reported_cl": "已报告赔款链梯法",
+    "true": "真实赔付",
+    "mean": "均值",
+    "sd": "标准差",
+    "surplus": "当年收支结余",
+    "p_loss": "亏损概率",
+    # the back-test's components
+    "frequency": "住院人次",
+    "cost": "次均住院费用",
+}
+"""Chinese of the code-like text cells that are not report messages or scenario labels."""
+INPUTS_ZH = {
+    "seed": "随机种子",
+    "paths": "路径数",
+    "years": "年数",
+    "method": "方法",
+    "(absent)": "（无）",
+    "full": "完整模拟",
+    "fast": "快速方法",
+    "monte_carlo": "蒙特卡洛模拟",
+}
+"""The "inputs that changed" table's run settings (its scenario key paths and values stay as the
+scenario file writes them)."""
+KEEP_TEXT_COLUMNS = {"value", "variant", "input", "before", "after", "now"}
+"""Columns whose text is shown as it is (run settings, variant names, scenario values)."""
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -211,6 +281,28 @@ def header_text(column: str, kinds: set[str], style: WorkbookStyle) -> str:
     return f"{label} ({', '.join(units)})" if units else label
 
 
+def display_text(column: str, text: str, style: WorkbookStyle) -> str:
+    """A text cell as the reader sees it: in Chinese, a scenario code shows its label, a measure
+    code its report message, a tender measure its label (:func:`.tender.pricing_label`), a unit
+    or kind from :data:`VALUE_ZH`; other text (and any English workbook) is unchanged."""
+    if style.lang != "zh":
+        return text
+    if column in KEEP_TEXT_COLUMNS:  # but a run setting's name and an absent value in Chinese
+        return INPUTS_ZH.get(text, text) if column in ("input", "before", "after") else text
+    codes = style.labels.get(column) or style.labels.get("fund", {})
+    if text in codes:
+        return codes[text]
+    if text in VALUE_ZH:
+        return VALUE_ZH[text]
+    from .i18n import MESSAGES, Translator
+    from .tender import pricing_label
+
+    if re.fullmatch(r"[a-z][a-z0-9_]*", text) and text in MESSAGES:
+        return Translator("zh")(text)
+    label = pricing_label(Translator("zh"), text)
+    return label
+
+
 def _value(v: Any) -> Any:
     if isinstance(v, np.generic):
         v = v.item()
@@ -263,6 +355,8 @@ def _write_sheet(
             elif isinstance(v, str) and str(c) == "value":
                 v = _number(v)
                 fmt = FMT_COUNT if isinstance(v, int) else None
+            elif isinstance(v, str):
+                v = display_text(str(c), v, style)
             line.append((v, fmt))
         formatted.append(line)
     headers = []
