@@ -824,6 +824,21 @@ class ParameterUncertainty(Frozen):
         return self
 
 
+class DemandResponse(Frozen):
+    """Utilisation responds to benefits (:func:`simulation.engine.factors.demand_multipliers`):
+    claim type ``t``'s frequency in year ``y`` is multiplied by ``((1 - r_y) / (1 - r_ref)) **
+    elasticity[t]``, ``r_y`` the expected share of in-policy cost paid by all layers (exact method,
+    rules in force in ``y``), ``r_ref`` = ``reference_rate`` or, when absent, ``r`` of the start year.
+    Elasticity: of utilisation with respect to the patient's price share ``1 - r`` (unitless, <= 0);
+    about -0.2 in the RAND Health Insurance Experiment (Manning et al. 1987, AER 77(3); Aron-Dine,
+    Einav and Finkelstein 2013, JEP 27(1)): ASSUMPTION that it carries over to these funds."""
+
+    enabled: bool = False
+    elasticity: dict[ClaimTypeName, Annotated[float, Field(ge=-5.0, le=0.0)]] = {}
+    reference_rate: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
+    source: str = ""
+
+
 class Systematic(Frozen):
     """Systematic risk: factors common to every person of a path-year
     (:mod:`simulation.engine.factors`). ``enabled = false`` (the default): process risk alone."""
@@ -833,6 +848,7 @@ class Systematic(Frozen):
     cost: dict[ClaimTypeName, LevelFactor] = {}
     events: dict[str, NamedEvent] = {}
     parameters: dict[ClaimTypeName, ParameterUncertainty] = {}
+    demand_response: DemandResponse = DemandResponse()
 
 
 def _check_systematic(s: Scenario) -> None:
@@ -869,10 +885,12 @@ def _check_systematic(s: Scenario) -> None:
                             ("systematic", "events", name, kind, ct.value, lvl),
                             f"expected a hospital level ({', '.join(sorted(levels))}), found {lvl!r}",
                         )
-    for ct in sy.parameters:
+    for ct, where in [(c, "parameters") for c in sy.parameters] + [
+        (c, "demand_response.elasticity") for c in sy.demand_response.elasticity
+    ]:
         if ct not in s.claims:
             raise ReferenceError_(
-                ("systematic", "parameters", ct.value), f"claim type {ct.value!r} has no model"
+                ("systematic", *where.split("."), ct.value), f"claim type {ct.value!r} has no model"
             )
 
 
