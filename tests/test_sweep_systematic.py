@@ -46,3 +46,16 @@ def test_one_setter_for_sweep_and_with_values():
         set_path(raw, "layers.nope.x", 1)
     with pytest.raises(FundsimError, match=r"^key path 'layers.nope.x': the scenario has no"):
         s.with_values({"layers.nope.x": 1})
+
+
+@pytest.mark.slow
+def test_dask_workers_draw_the_same_factors():
+    from simulation.engine.distributed import dask_runner
+
+    s = scenario(SECTION, 2)
+    alone = run(s, paths=40, seed=3)
+    with dask_runner(workers=2, blocks_per_task=1) as runner:
+        spread = run(s, paths=40, seed=3, runner=runner)
+    for group in ("sims", "money"):
+        for name, a in getattr(alone, group).items():
+            np.testing.assert_array_equal(a, getattr(spread, group)[name], err_msg=name)
