@@ -33,7 +33,7 @@ LAYERS = {
 
 LAZY_EDGES_ALLOWED = {
     (
-        ("scenario", "schema"),
+        ("scenario", "schema", "scenario"),
         ("scenario", "values"),
     ): "Scenario.with_values validates its edit like a "
     "file, which takes the loader (a layer above the model in the same package); the import runs "

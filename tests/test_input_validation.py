@@ -37,7 +37,7 @@ TESTS = Path(__file__).parent
 CLAIMS = TESTS / "data" / "claims"
 LAYERED = TESTS / "data" / "engine" / "layered.toml"
 SCENARIOS = TESTS.parent / "scenarios"
-SCHEMA = TESTS.parent / "simulation" / "scenario" / "schema.py"
+SCHEMA = TESTS.parent / "simulation" / "scenario" / "schema"
 
 NOISE = ("function-before", "function-after", "Input should", "Value error", "[key]", "dict[str")
 
@@ -457,9 +457,9 @@ DOCUMENTED_DEFAULTS = {
 
 
 def _field_docstrings() -> dict[tuple[str, str], str]:
-    """``(class, field) -> the docstring written under the field`` in schema.py."""
+    """``(class, field) -> the docstring written under the field`` in the schema's modules."""
     out = {}
-    for node in ast.parse(SCHEMA.read_text()).body:
+    for node in (n for f in sorted(SCHEMA.glob("*.py")) for n in ast.parse(f.read_text()).body):
         if not isinstance(node, ast.ClassDef):
             continue
         for stmt, after in zip(node.body, [*node.body[1:], None], strict=True):

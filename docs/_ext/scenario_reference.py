@@ -179,7 +179,7 @@ def reference() -> str:
     lines = [
         "# Scenario file reference",
         "",
-        "Generated from the schema (`simulation/scenario/schema.py`) each time the docs are "
+        "Generated from the schema (`simulation/scenario/schema/`) each time the docs are "
         "built: every key of a scenario file, its type and allowed range, its default, and what it "
         "means (unit and source, or `ASSUMPTION`). `NAME` stands for a name you choose (a "
         "category, a cell, a layer, a fund); `[i]` for a position in a list. Money is in yuan, "
