@@ -25,6 +25,8 @@ Measurements:
 7. explore: the explorer's time from a lever's change to the updated numbers on Henan
    (:mod:`benchmarks.explore`).
 8. the fast method at province scale against the full engine (:mod:`benchmarks.fast`).
+9. systematic risk on Henan: the factors' cost (on against off, one thread) and the variance split,
+   P(loss) and 10%-loss financing on and off (:mod:`benchmarks.systematic`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from benchmarks.draws import draws_seconds
 from benchmarks.explore import explore_latency
 from benchmarks.fast import fast_method
 from benchmarks.limit import limit_rate
+from benchmarks.systematic import bench as systematic_risk
 from simulation import load_scenario
 from simulation.engine.run import default_threads, in_process, run
 from simulation.engine.streams import BLOCK_PATHS
@@ -337,6 +340,7 @@ STEPS = {
     "dask": dask_speedup,
     "explore": explore_latency,
     "fast": fast_method,
+    "systematic": systematic_risk,
 }
 
 

@@ -57,6 +57,16 @@ def numbers(paths: int = 160, seed: int = 1) -> None:
         print(f"{fund}: 10%-loss-probability financing {sol.value:.3f} yuan/head (SE {sol.se:.3f})")
 
 
+def bench() -> None:
+    """``make bench``'s step (``FUNDSIM_BENCH_QUICK=1``: fewer paths)."""
+    import os
+
+    quick = os.environ.get("FUNDSIM_BENCH_QUICK") == "1"
+    print("9. systematic risk (Henan)")
+    speed(paths=16, repeats=2 if quick else 3)
+    numbers(paths=32 if quick else 160)
+
+
 if __name__ == "__main__":
     for step in sys.argv[1:] or ["speed", "numbers"]:
         {"speed": speed, "numbers": numbers}[step]()

@@ -37,10 +37,12 @@ def test_with_values_validates_like_a_file(henan):
     text = str(e.value)
     assert "layers.supplementary.bands[0].ratio" in text and "expected a ratio" in text
     assert "found 1.2" in text and "\n" not in text
-    with pytest.raises(FundsimError, match="has no 'nope'"):
+    with pytest.raises(FundsimError, match="has no 'layers.nope'"):
         henan.with_values({"layers.nope.ratio": 0.5})
-    with pytest.raises(FundsimError, match="past the end"):
+    with pytest.raises(FundsimError, match=r"has no 'layers.supplementary.bands\[99\]'"):
         henan.with_values({"layers.supplementary.bands[99].ratio": 0.5})
+    with pytest.raises(FundsimError, match="past the end"):
+        henan.with_values({"cascade[9]": "x"})
     with pytest.raises(FundsimError, match="expected a list"):
         henan.with_values({"layers.supplementary[0]": 0.5})
 

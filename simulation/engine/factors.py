@@ -25,6 +25,16 @@ Laws (scenario section ``[systematic]``, :class:`~simulation.scenario.schema.Sys
   once per path on the log scale of the fitted parameters; frequency multiplier
   ``exp(theta_rate)``, cost multiplier of level ``l`` ``exp(theta_mean_l)`` in every year.
 
+- **demand response to benefits** (``[systematic.demand_response]``, default off; deterministic,
+  the same on every path): claim type ``t``'s frequency in policy year ``y`` is multiplied by
+  ``m_t,y = ((1 - r_y) / (1 - r_ref)) ** e_t`` (:func:`demand_multipliers`), ``e_t <= 0`` the
+  elasticity of utilisation with respect to the patient's price share ``1 - r``, ``r_y`` the
+  expected share of the in-policy cost paid by every layer of the cascade in year ``y``
+  (:func:`effective_rates`: exact method, process risk alone, the rules in force in ``y``) and
+  ``r_ref`` the stated ``reference_rate`` or, when absent, ``r`` of the start year. A rule change
+  that raises ratios from year ``y`` on thus raises that year's admissions; a variant compared with
+  a base releases demand when both state the base's ``r`` as ``reference_rate``.
+
 Random streams (:func:`factor_stream`): one generator per (path, factor name), keyed through
 ``SeedSequence(seed, spawn_key=(FACTOR_DOMAIN, path, stable_key(name)))``; the policy year of
 index ``k`` takes the ``k``-th draws of its path's stream, so a year's values do not depend on the
@@ -36,11 +46,13 @@ about 15 us to make; the two keyings have the same properties.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special, stats
 
+from ..errors import FundsimError
 from ..scenario.schema import (
     CLAIM_TYPES,
     LEVELS,
@@ -189,6 +201,64 @@ def level_multiplier(f: LevelFactor, x: np.ndarray) -> np.ndarray:
     return stats.gamma.ppf(special.ndtr(x), a, scale=1.0 / a)
 
 
+_RATES: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+"""Cache of :func:`effective_rates` (every block of a run asks for the same rates)."""
+
+
+def effective_rates(scenario: Scenario, years: tuple[int, ...]) -> np.ndarray:
+    """``r_y`` for each year of ``years``: ``sum_f E[S_f,y] / E[C_y]``, ``S_f,y`` fund ``f``'s
+    claims (yuan) and ``C_y`` the in-policy cost of every claim (yuan), both by the exact method
+    with process risk alone (factors at their mean 1), so ``E[C_y]`` is the expected claims of a
+    single per-admission layer paying 100% of the in-policy cost of every claim type."""
+    from ..scenario.resolve import scenario_for_year
+    from ..scenario.schema import Band, Fund, Layer
+    from .exact.scenario import ExactCache, exact_claims_distribution
+
+    off = scenario.model_copy(
+        update={"systematic": scenario.systematic.model_copy(update={"enabled": False})}
+    )
+    key = (ExactCache.scenario_key(off), tuple(years))
+    if key in _RATES:
+        return _RATES[key]
+    grid = {"n_grid": 2**12, "n_aggregate": 2**13, "cap_tolerance": math.inf}
+    out = np.empty(len(years))
+    for i, y in enumerate(years):
+        paid = sum(exact_claims_distribution(off, f, y, **grid).mean() for f in off.funds)
+        whole = Layer(
+            label="in-policy cost", fund="cost", claim_types=list(off.claims),
+            base="in_policy", settlement="per_admission", bands=[Band(**{"from": 0.0, "ratio": 1.0})],
+        )  # fmt: skip
+        cost_only = scenario_for_year(off, y).model_copy(
+            update={"layers": {"cost": whole}, "cascade": ["cost"], "changes": {},
+                    "funds": {"cost": Fund(label="cost", financing_per_head=0.0)}}
+        )  # fmt: skip
+        cost = exact_claims_distribution(cost_only, "cost", y, **grid).mean()
+        out[i] = paid / cost if cost > 0 else 0.0
+    _RATES[key] = out
+    return out
+
+
+def demand_multipliers(scenario: Scenario, years: tuple[int, ...]) -> np.ndarray:
+    """The demand-response multipliers ``(n_years, n_claim_types)`` of the frequency (module
+    docstring; ``CLAIM_TYPES`` order, 1 for a claim type without an elasticity)."""
+    dr = scenario.systematic.demand_response
+    m = np.ones((len(years), len(CLAIM_TYPES)))
+    if not dr.enabled or not dr.elasticity:
+        return m
+    r = effective_rates(scenario, tuple(years))
+    r_ref = dr.reference_rate
+    if r_ref is None:
+        r_ref = float(effective_rates(scenario, (scenario.start_year,))[0])
+    if (r >= 1.0).any() or r_ref >= 1.0:
+        raise FundsimError(
+            "systematic.demand_response: the layers pay all of the in-policy cost (expected share "
+            f"{max(float(r.max()), r_ref):.4f}), so the price share 1 - r is 0; turn it off"
+        )
+    for ct, e in dr.elasticity.items():
+        m[:, CLAIM_TYPES.index(ct)] = ((1.0 - r) / (1.0 - r_ref)) ** e
+    return m
+
+
 def _needs_levels(sy: Systematic) -> bool:
     return bool(sy.parameters) or any(
         lvl != "all" for ev in sy.events.values() for eff in (ev.frequency, ev.cost)
@@ -284,6 +354,11 @@ def draw_factors(plan_or_scenario, seed: int, paths: range | np.ndarray) -> Fact
             else:
                 lvl = [lv.value for lv in LEVELS].index(pname.split(".")[1])
                 cost[:, :, t, lvl] *= m[:, :, None]
+    if sy.demand_response.enabled and sy.demand_response.elasticity:
+        dm = demand_multipliers(scenario, years)
+        freq *= dm[None, :, :, None, None]
+        for ct in sy.demand_response.elasticity:
+            named[f"demand.{ct.value}"] = np.broadcast_to(dm[:, CLAIM_TYPES.index(ct)], (n, ny))
     return FactorPaths(
         paths=p,
         years=years,
@@ -298,4 +373,13 @@ def draw_factors(plan_or_scenario, seed: int, paths: range | np.ndarray) -> Fact
     )
 
 
-__all__ = ["FACTOR_DOMAIN", "FactorPaths", "cell_groups", "draw_factors", "factor_stream", "ones"]
+__all__ = [
+    "FACTOR_DOMAIN",
+    "FactorPaths",
+    "cell_groups",
+    "demand_multipliers",
+    "draw_factors",
+    "effective_rates",
+    "factor_stream",
+    "ones",
+]

@@ -60,22 +60,15 @@ class RunInfo:
     runner: str = "in-process"
 
 
-def variance_split(values: np.ndarray, features: np.ndarray | None) -> tuple[float, float]:
-    """``(systematic, process)`` parts of the variance of ``values`` (one per path), by the law of
-    total variance ``Var S = Var E[S | F] + E Var(S | F)``, with ``E[S | F]`` estimated by least
-    squares on the factors ``features`` ``(paths, p)`` (the logarithms of the combined multipliers
-    and the events; with at least 10 paths per term, their squares, then their products):
-    process = the residual variance with ``paths - terms`` degrees of freedom, systematic = total -
-    process (at least 0). No factors: all process. An estimate: a part of ``E[S | F]`` the terms
-    miss is counted as process.
-    """
-    k = values.shape[0]
-    total = float(values.var(ddof=1)) if k > 1 else 0.0
+def _factor_design(features: np.ndarray | None, k: int) -> np.ndarray | None:
+    """The regression design on the factors ``features`` ``(paths, p)``: standardised, duplicates
+    dropped; with at least 10 paths per term their squares, then their products; None when there
+    is nothing to regress on."""
     if features is None or features.shape[1] == 0 or k < 3:
-        return 0.0, total
+        return None
     x = features[:, features.std(axis=0) > 0]
     if x.shape[1] == 0:
-        return 0.0, total
+        return None
     x = (x - x.mean(axis=0)) / x.std(axis=0)
     # the same factor may appear twice (a claim type's mean multiplier and its named factor)
     x = x[:, np.sort(np.unique(np.round(x, 12), axis=1, return_index=True)[1])]
@@ -85,13 +78,77 @@ def variance_split(values: np.ndarray, features: np.ndarray | None) -> tuple[flo
         x = np.hstack([x, x[:, i] * x[:, j]])
     elif k >= 10 * (2 * p + 1):
         x = np.hstack([x, x * x])
-    if k <= x.shape[1] + 2:
-        return 0.0, total
+    return x
+
+
+def _split(values: np.ndarray, x: np.ndarray | None) -> tuple[float, float, np.ndarray | None]:
+    """``(systematic, process, fitted)``: least squares of ``values`` on ``[1, x]``; process = the
+    residual variance with ``paths - terms`` degrees of freedom, systematic = total - process."""
+    k = values.shape[0]
+    total = float(values.var(ddof=1)) if k > 1 else 0.0
+    if x is None or k <= x.shape[1] + 2:
+        return 0.0, total, None
     design = np.hstack([np.ones((k, 1)), x])
     coef, *_ = np.linalg.lstsq(design, values, rcond=None)
-    resid = values - design @ coef
+    fitted = design @ coef
+    resid = values - fitted
     process = float(resid @ resid / (k - design.shape[1]))
-    return max(total - process, 0.0), min(process, total)
+    return max(total - process, 0.0), min(process, total), fitted
+
+
+def variance_split(values: np.ndarray, features: np.ndarray | None) -> tuple[float, float]:
+    """``(systematic, process)`` parts of the variance of ``values`` (one per path), by the law of
+    total variance ``Var S = Var E[S | F] + E Var(S | F)``, with ``E[S | F]`` estimated by least
+    squares on the factors ``features`` ``(paths, p)`` (the logarithms of the combined multipliers
+    and the events; with at least 10 paths per term, their squares, then their products):
+    process = the residual variance with ``paths - terms`` degrees of freedom, systematic = total -
+    process (at least 0). No factors: all process. An estimate: a part of ``E[S | F]`` the terms
+    miss is counted as process.
+    """
+    sys_v, proc_v, _ = _split(values, _factor_design(features, values.shape[0]))
+    return sys_v, proc_v
+
+
+HINGES = 6
+"""Knots (at quantiles of the claims' conditional mean) of :func:`result_variance_split`."""
+
+
+def result_variance_split(
+    values: np.ndarray, claims: list[np.ndarray], features: list[np.ndarray | None]
+) -> tuple[float, float]:
+    """``(systematic, process)`` parts of the variance of the insurer's result ``values`` (one per
+    path) in year ``y``, ``claims[t]`` and ``features[t]`` the fund's claims and factors of the
+    years ``t <= y`` (year ``y`` last). The result is a kinked function of the claims (a profit
+    cap, a loss corridor), so ``E[R | F]`` is not smooth in the factors: it is estimated through
+    the claims' conditional means ``m_t(F)`` (:func:`variance_split`'s least squares, smooth in
+    ``F``) as least squares on ``[1, m_y, (m_y - c_j)+ for knots c_j at the quantiles j / (HINGES
+    + 1) of m_y, m_t for t < y, the year-y factor design]`` (a single-index spline: exact for a
+    one-year contract when the claims' process law does not change with ``F``); process = the
+    residual variance with ``paths - terms`` degrees of freedom. Falls back to
+    :func:`variance_split` on every year's factors when the claims' means cannot be fitted."""
+    k = values.shape[0]
+    means = []
+    for c, f in zip(claims, features, strict=True):
+        _, _, fitted = _split(c, _factor_design(f, k))
+        means.append(fitted)
+    if means[-1] is None or means[-1].std() == 0:
+        both = [f for f in features if f is not None]
+        return variance_split(values, np.hstack(both) if both else None)
+    m = means[-1]
+    scale = m.std()
+    z = (m - m.mean()) / scale
+    knots = np.quantile(z, np.arange(1, HINGES + 1) / (HINGES + 1))
+    cols = [z[:, None], np.maximum(z[:, None] - knots[None, :], 0.0)]
+    cols += [
+        ((v - v.mean()) / v.std())[:, None] for v in means[:-1] if v is not None and v.std() > 0
+    ]
+    own = _factor_design(features[-1], k)
+    if own is not None and k >= 10 * (own.shape[1] + HINGES + len(cols)):
+        cols.append(own)
+    x = np.hstack(cols)
+    x = x[:, np.sort(np.unique(np.round(x, 12), axis=1, return_index=True)[1])]
+    sys_v, proc_v, _ = _split(values, x)
+    return sys_v, proc_v
 
 
 @dataclass(frozen=True)
@@ -204,13 +261,16 @@ class SimulationResult:
                 row["insurer_result_sd"] = float(result.std(ddof=1)) if k > 1 else 0.0
                 # law of total variance: this year's factors for claims, the term's so far for
                 # the insurer's result
-                now = np.stack([v[:, y] for v in flog.values()], 1) if flog else None
-                upto = np.hstack([v[:, : y + 1] for v in flog.values()]) if flog else None
-                for name, values, feats in (
-                    ("claims", claims, now),
-                    ("insurer_result", result, upto),
-                ):
-                    sys_v, proc_v = variance_split(values, feats)
+                years_f = [
+                    np.stack([v[:, t] for v in flog.values()], 1) if flog else None
+                    for t in range(y + 1)
+                ]
+                past = [self.money["claims"][:, t, f] for t in range(y + 1)]
+                splits = {
+                    "claims": variance_split(claims, years_f[-1]),
+                    "insurer_result": result_variance_split(result, past, years_f),
+                }
+                for name, (sys_v, proc_v) in splits.items():
                     row[f"{name}_var_systematic"] = sys_v
                     row[f"{name}_var_process"] = proc_v
                     tot = sys_v + proc_v

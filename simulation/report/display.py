@@ -75,6 +75,18 @@ def engine_text(text: str, lang: str, names: dict[str, dict[str, str]] | None = 
         return f"{_names_list(m[1], names['fund'])}：{engine_text(m[2], lang, names)}"
     if text == "all funds: systematic risk is on; the exact check covers process risk only":
         return "全部基金：已启用系统性风险；精确方法的核对仅覆盖过程风险"
+    m = re.fullmatch(
+        r"conditional exact check: (\d+) exact laws, surface error ([\d.]+) conditional SD at "
+        r"the farthest path",
+        text,
+    )
+    if m:
+        return f"条件精确核对：{m[1]} 个精确分布，最远路径处曲面误差为条件标准差的 {m[2]} 倍"
+    if text == (
+        "the factors differ between hospital levels or cells; the exact check under systematic "
+        "risk needs one multiplier per claim type"
+    ):
+        return "因子在医院级别或单元之间不同；系统性风险下的精确核对要求每种就医类型一个乘数"
     m = re.fullmatch(r"cell counts rounded to whole persons: (.+)", text)
     if m:
         return f"单元人数取整为整人：{m[1]}"

@@ -169,6 +169,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exact_q95": ("95th percentile", "第 95 百分位"),
     "exact_q995": ("99.5th percentile", "第 99.5 百分位"),
     "exact_p_deficit": ("Probability of deficit", "赤字概率"),
+    "exact_resid_mean": (
+        "Mean of (claims - E[claims | factors]) / SD[claims | factors]",
+        "标准化残差（赔付减给定因子条件均值，除以条件标准差）的均值",
+    ),
+    "exact_resid_sd": ("SD of the standardised residuals", "标准化残差的标准差"),
+    "exact_resid_ks_p": (
+        "KS p-value of the residuals against the exact conditional law",
+        "残差对精确条件分布的 KS 检验 p 值",
+    ),
     "exact_notes": ("Notes from the exact method", "精确方法说明"),
     # ------------------------------------------------------------------ run info
     "info_scenario": ("Scenario", "情景"),

@@ -280,6 +280,9 @@ def exact_table(
         "q95": "exact_q95",
         "q995": "exact_q995",
         "p_deficit": "exact_p_deficit",
+        "resid_mean": "exact_resid_mean",  # under systematic risk (tables._conditional_rows)
+        "resid_sd": "exact_resid_sd",
+        "resid_ks_p": "exact_resid_ks_p",
     }
     rows: list[Row] = []
     for fund, d in table.groupby("fund", sort=False):
@@ -287,6 +290,8 @@ def exact_table(
         for r in d.itertuples():
             prob = r.quantity == "p_deficit"
             f = (lambda v: fmt_pct(v, 2)) if prob else fmt.money
+            if r.quantity.startswith("resid_"):  # unitless
+                f = lambda v: fmt_number(v, 3) if math.isfinite(v) else "—"  # noqa: E731
             agrees = (
                 "—"
                 if r.agrees is None or (isinstance(r.agrees, float) and math.isnan(r.agrees))

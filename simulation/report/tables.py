@@ -320,12 +320,145 @@ def mc_error_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+CONDITIONAL_QUANTITIES = ("mean", "sd", "resid_mean", "resid_sd", "resid_ks_p")
+"""The rows of the exact check under systematic risk (:func:`_conditional_rows`)."""
+
+KS_LEVEL = 6.3e-5
+"""A KS p-value below this (the two-sided 4-sigma level) fails the check."""
+
+
+def _conditional_rows(
+    result: SimulationResult, summary: pd.DataFrame, f: int, fund: str, year: int,
+    notes: list[str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The exact check of the first year under systematic risk. Given a path's factors ``F_i``
+    the exact method gives the law of the claims; ``E[S | F]`` and ``Var(S | F)`` are taken as
+    quadratic in the path's multipliers ``x`` (the variance's logarithm) (frequency and cost of each claim type that varies),
+    interpolating ``1 + 2 k + k (k - 1) / 2`` exact laws at the centre (median), at the lowest and
+    the highest path's value along each axis and at the pairwise upper corners; the error is measured
+    at the path farthest from the centre by a direct exact law (a note). Rows: ``mean`` and ``sd``
+    (unconditional: the surface integrated over the quadrature rule of the factors,
+    :func:`simulation.engine.exact.mixture.factor_nodes`, against Monte Carlo); ``resid_mean``,
+    ``resid_sd`` of the standardised residuals ``r_i = (S_i - E[S | F_i]) / sd(S | F_i)``
+    (exact 0 and 1); ``resid_ks_p``: the KS p-value of ``G((S_i - mu_i) / sd_i)``, ``G`` the
+    centre's exact law of ``(S - mu) / sd`` (its shape, skewness included), against uniform
+    (agrees when at least :data:`KS_LEVEL`)."""
+    import math
+
+    from scipy import stats
+
+    from ..engine.exact import exact_claims_distribution
+    from ..engine.exact.mixture import factor_nodes, scaled_scenario
+    from ..engine.factors import demand_multipliers
+    from ..scenario.schema import CLAIM_TYPES, LEVELS
+
+    scenario = result.plan.scenario
+    fac = result.factors
+    assert fac is not None
+    k = result.n_paths
+    freq, cost = fac.frequency[:, 0], fac.cost[:, 0]  # (paths, claim types, levels, cells)
+    for a in (freq, cost):
+        flat = a.reshape(a.shape[:2] + (-1,))
+        if not np.all(flat == flat[..., :1]):
+            raise FundsimError(
+                "the factors differ between hospital levels or cells; the exact check under "
+                "systematic risk needs one multiplier per claim type"
+            )
+    keys, cols = [], []
+    for t, ct in enumerate(CLAIM_TYPES):
+        for kind, a in (("frequency", freq), ("cost", cost)):
+            v = a[:, t, 0, 0]
+            if ct in scenario.claims and np.ptp(v) > 0:
+                keys.append((kind, ct.value))
+                cols.append(v)
+    n_lev = len(LEVELS)
+    opts = {"cap_tolerance": math.inf}
+
+    def law(point: np.ndarray):
+        mult = {key: np.full(n_lev, float(v)) for key, v in zip(keys, point, strict=True)}
+        return exact_claims_distribution(scaled_scenario(scenario, mult), fund, year, **opts)
+
+    x = np.stack(cols, axis=1) if cols else np.zeros((k, 0))
+    c = np.median(x, axis=0)
+    h = np.max(x, axis=0) - c  # the highest path at d = 1, the lowest at d = lo < 0
+    lo = (np.min(x, axis=0) - c) / np.where(h > 0, h, 1.0)
+    nk = len(keys)
+    pairs = [(i, j) for i in range(nk) for j in range(i + 1, nk)]
+
+    def basis(d: np.ndarray) -> np.ndarray:
+        d = np.atleast_2d(d)
+        out = [np.ones(len(d)), *(d[:, i] for i in range(nk)), *(d[:, i] ** 2 for i in range(nk))]
+        return np.stack(out + [d[:, i] * d[:, j] for i, j in pairs], axis=1)
+
+    eye = np.eye(nk)
+    design = [np.zeros(nk), *eye, *(eye * lo[:, None]), *(eye[i] + eye[j] for i, j in pairs)]
+    laws = [law(c + h * d) for d in design]
+    centre = laws[0]
+    b = basis(np.array(design)) if nk else np.ones((1, 1))
+    cm = np.linalg.solve(b, [d.mean() for d in laws])
+    cv = np.linalg.solve(b, [math.log(max(d.var(), 1e-300)) for d in laws])  # log: positive
+    dx = (x - c) / np.where(h > 0, h, 1.0)
+    mu, var = basis(dx) @ cm, np.exp(basis(dx) @ cv)
+    if nk:
+        far = int(np.argmax(np.sum(dx * dx, axis=1)))
+        direct = law(x[far])
+        err = abs(direct.mean() - mu[far]) / direct.sd()
+        notes.append(f"{fund}: conditional exact check: {len(laws)} exact laws, surface error "
+                     f"{err:.3f} conditional SD at the farthest path")  # fmt: skip
+    # the unconditional moments: the surface over the factors' quadrature rule
+    dm = demand_multipliers(scenario, (year,))[0]
+    w, m1, m2 = [], [], []
+    for weight, mult in factor_nodes(scenario.systematic, year - scenario.start_year):
+        p = np.array([
+            float(mult.get(key, np.ones(n_lev))[0])
+            * (dm[[ct.value for ct in CLAIM_TYPES].index(key[1])] if key[0] == "frequency" else 1.0)
+            for key in keys
+        ])  # fmt: skip
+        bd = basis((p - c) / np.where(h > 0, h, 1.0)) if nk else np.ones((1, 1))
+        mean_n, var_n = float((bd @ cm)[0]), math.exp(float((bd @ cv)[0]))
+        w.append(weight), m1.append(mean_n), m2.append(var_n + mean_n**2)
+    ex_mean = float(np.dot(w, m1))
+    ex_sd = math.sqrt(max(float(np.dot(w, m2)) - ex_mean**2, 0.0))
+    claims = result.money["claims"][:, 0, f]
+    s = summary[(summary["fund"] == fund) & (summary["year"] == year)].iloc[0]
+    resid = (claims - mu) / np.sqrt(var)
+    csd = centre.sd()
+    g = centre.cdf(centre.mean() + csd * resid) - 0.5 * np.interp(
+        centre.mean() + csd * resid, centre.x, centre.p
+    )  # mid-distribution transform: a point mass counts half
+    ks_p = float(stats.kstest(g, "uniform").pvalue) if k > 1 else float("nan")
+    sd_mc = float(claims.std(ddof=1)) if k > 1 else float("nan")
+    r_mean, r_sd = float(resid.mean()), float(resid.std(ddof=1)) if k > 1 else float("nan")
+    se_r = r_sd / math.sqrt(k) if k > 1 else float("nan")
+    # the SE of a sample SD, sqrt((kurtosis - 1) / (4 k)) (1 / sqrt(2 k) for a normal law)
+    kurt = float(np.mean((resid - r_mean) ** 4) / r_sd**4) if k > 1 and r_sd > 0 else 3.0
+    se_sd = math.sqrt(max(kurt - 1.0, 2.0) / (4 * k)) if k > 1 else float("nan")
+    rows = []
+    for quantity, ex, mc, se, z in (
+        ("mean", ex_mean, float(s["claims_mean"]), float(s["claims_se"]), None),
+        ("sd", ex_sd, sd_mc, sd_mc / math.sqrt(2 * (k - 1)) if k > 1 else math.nan, math.nan),
+        ("resid_mean", 0.0, r_mean, se_r, None),
+        ("resid_sd", 1.0, r_sd, se_sd, None),
+        ("resid_ks_p", math.nan, ks_p, math.nan, math.nan),
+    ):
+        if z is None:
+            z = (mc - ex) / se if se > 0 else math.nan
+        agrees = (
+            bool(ks_p >= KS_LEVEL) if quantity == "resid_ks_p"
+            else bool(abs(z) < 4) if np.isfinite(z) else None
+        )  # fmt: skip
+        rows.append({"fund": fund, "year": year, "quantity": quantity, "exact": ex, "mc": mc,
+                     "mc_se": se, "z": z, "agrees": agrees})  # fmt: skip
+    return rows
+
+
 def exact_check(
     result: SimulationResult, summary: pd.DataFrame
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """The first policy year by the exact method against Monte Carlo, per fund.
 
-    Rows: fund, quantity (mean, sd, q95, q995, p_deficit), exact, mc, mc_se, z (for the mean and
+    Under systematic risk the rows are :data:`CONDITIONAL_QUANTITIES` (:func:`_conditional_rows`:
+    the exact law given each path's factors). Otherwise: fund, quantity (mean, sd, q95, q995, p_deficit), exact, mc, mc_se, z (for the mean and
     the probability of a deficit, ``(mc - exact) / mc_se``), agrees (``|z| < 4``). Returns the table,
     the exact method's own notes (``fund: note``) and the reasons it could not handle a fund
     (``fund: reason``). A :class:`FundsimError` from it never escapes.
@@ -338,13 +471,16 @@ def exact_check(
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     failures: list[str] = []
-    if scenario.systematic.enabled:
-        # the exact law under systematic risk is a mixture over the factors
-        # (simulation.engine.exact.mixture): too many nodes for a report; checked in the tests
-        failures.append(
-            "all funds: systematic risk is on; the exact check covers process risk only"
-        )
-        return pd.DataFrame(rows), notes, failures
+    if scenario.systematic.enabled and result.factors is not None:
+        for f, fund in enumerate(result.plan.funds):
+            try:
+                rows.extend(_conditional_rows(result, summary, f, fund, year, notes))
+            except FundsimError as e:
+                failures.append(f"{fund}: {e}")
+            except (ValueError, ArithmeticError, MemoryError, np.linalg.LinAlgError) as e:
+                failures.append(f"{fund}: {type(e).__name__}: {e}")
+        columns = ["fund", "year", "quantity", "exact", "mc", "mc_se", "z", "agrees"]
+        return pd.DataFrame(rows, columns=columns), notes, failures
     for f, fund in enumerate(result.plan.funds):
         try:
             dist = exact_module.exact_claims_distribution(scenario, fund, year)

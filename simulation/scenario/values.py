@@ -29,29 +29,58 @@ def parse_key_path(path: str) -> list[str | int]:
     return parts
 
 
-def set_key_path(table: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A copy of ``table`` with ``path`` set to ``value``; every step but the last must exist (the
-    last key of a table may be new: validation says whether it is allowed)."""
+def key_text(parts: list[str | int]) -> str:
+    """``["a", "b", 0]`` -> ``"a.b[0]"`` (the inverse of :func:`parse_key_path`)."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+
+
+def describe(node: Any) -> str:
+    """What a raw scenario value is, for messages: ``a table``, ``a list of 3 items``, ``0.5``..."""
+    if isinstance(node, dict):
+        return "a table"
+    if isinstance(node, list):
+        return f"a list of {len(node)} item{'s' if len(node) != 1 else ''}"
+    if isinstance(node, bool):
+        return f"a boolean ({str(node).lower()})"
+    if isinstance(node, int | float):
+        return f"a number ({node!r})"
+    if isinstance(node, str):
+        return f"a string ({node!r})"
+    return f"a {type(node).__name__} ({node!r})"
+
+
+def set_key_path(
+    table: dict[str, Any], path: str, value: Any, *, label: str = "key path"
+) -> dict[str, Any]:
+    """A copy of the raw scenario ``table`` with ``path`` (``layers.x.bands[0].ratio``) set.
+
+    Every step must lead into a table (for a key) or a list (for an index); a missing key or
+    index, or a step into a number, a string or a list by key, is a :class:`FundsimError` naming
+    the ``label`` (``key path``; ``parameter`` for ``fundsim sweep --param``), the path and what
+    the scenario has there. The last key of a table may be new (validation then says whether it
+    is allowed)."""
     parts = parse_key_path(path)
     out = copy.deepcopy(table)
     node: Any = out
     for i, part in enumerate(parts):
-        where = ".".join(str(p) for p in parts[:i]) or "the top level"
         if isinstance(part, int) != isinstance(node, list) or not isinstance(node, dict | list):
-            wanted = "a list" if isinstance(part, int) else "a table"
-            raise FundsimError(f"key path {path!r}: expected {wanted} at {where!r}")
-        last = i == len(parts) - 1
-        key: Any = part  # an int for a list (checked above), a str for a table
-        if isinstance(node, list) and not 0 <= int(part) < len(node):
+            where = key_text(parts[:i]) or "the top level"
+            wanted = f"a list (for [{part}])" if isinstance(part, int) else f"a table (for .{part})"
             raise FundsimError(
-                f"key path {path!r}: index {part} is past the end ({len(node)} items)"
+                f"{label} {path!r}: expected {wanted} at {where!r}, found {describe(node)}"
             )
-        if last:
-            node[key] = value
+        if i == len(parts) - 1:
+            if isinstance(node, list) and int(part) >= len(node):
+                raise FundsimError(
+                    f"{label} {path!r}: index {part} is past the end ({len(node)} items)"
+                )
+            node[part] = value  # type: ignore[index]
         else:
-            if isinstance(node, dict) and part not in node:
-                raise FundsimError(f"key path {path!r}: the scenario has no {part!r} at {where!r}")
-            node = node[key]
+            try:
+                node = node[part]  # type: ignore[index]
+            except (KeyError, IndexError):
+                done = key_text(parts[: i + 1])
+                raise FundsimError(f"{label} {path!r}: the scenario has no {done!r}") from None
     return out
 
 

@@ -20,7 +20,8 @@ The components are independent, so the rule is their tensor product; the mixture
 node laws' masses times the node weights, concatenated and sorted (no interpolation: every
 moment and probability of the mixture is the weighted sum of the nodes' own, exact up to the
 quadrature error, which shrinks fast in ``n_nodes`` for these smooth laws; compare two values of
-``n_nodes`` to estimate it). Factors by group of cells are not supported (one line says so).
+``n_nodes`` to estimate it). Demand response to benefits (deterministic,
+:func:`simulation.engine.factors.demand_multipliers`) multiplies every node's frequency. Factors by group of cells are not supported (one line says so).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from scipy import special, stats
 
 from ...errors import FundsimError
 from ...scenario.schema import (
+    CLAIM_TYPES,
     LEVELS,
     FactorGroups,
     FactorLaw,
@@ -41,6 +43,7 @@ from ...scenario.schema import (
     Scenario,
     Systematic,
 )
+from ..factors import demand_multipliers
 from .result import ExactDistribution
 from .scenario import exact_claims_distribution
 
@@ -194,6 +197,12 @@ def exact_mixture_distribution(
         return exact_claims_distribution(scenario, fund, year, **exact_options)
     k = year - scenario.start_year
     rule = factor_nodes(scenario.systematic, k, n_nodes, n_param_nodes)
+    dr = scenario.systematic.demand_response
+    dm = demand_multipliers(scenario, (year,))[0]  # deterministic: every node's frequency
+    for ct in dr.elasticity if dr.enabled else ():
+        for _, mult in rule:
+            key = ("frequency", ct.value)
+            mult[key] = mult.get(key, np.ones(len(LEVELS))) * dm[CLAIM_TYPES.index(ct)]
     # the bound on the ignored per-admission caps is checked on the mixture, not node by node
     cap_tolerance = float(exact_options.pop("cap_tolerance", 1e-3))
     xs, ps, first = [], [], None

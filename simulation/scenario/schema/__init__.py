@@ -92,6 +92,7 @@ from .scenario import (
 )
 from .systematic import (
     PARAMETER_NAMES,
+    DemandResponse,
     EventEffect,
     FactorGroups,
     FactorLaw,
@@ -118,6 +119,7 @@ __all__ = [
     "ContractKind",
     "DatedValue",
     "Economy",
+    "DemandResponse",
     "EventEffect",
     "FactorGroups",
     "FactorLaw",

@@ -309,10 +309,12 @@ def _check_systematic(s: Scenario) -> None:
                             ("systematic", "events", name, kind, ct.value, lvl),
                             f"expected a hospital level ({', '.join(sorted(levels))}), found {lvl!r}",
                         )
-    for ct in sy.parameters:
+    for ct, where in [(c, "parameters") for c in sy.parameters] + [
+        (c, "demand_response.elasticity") for c in sy.demand_response.elasticity
+    ]:
         if ct not in s.claims:
             raise ReferenceError_(
-                ("systematic", "parameters", ct.value), f"claim type {ct.value!r} has no model"
+                ("systematic", *where.split("."), ct.value), f"claim type {ct.value!r} has no model"
             )
 
 

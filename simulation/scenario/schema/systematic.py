@@ -147,6 +147,30 @@ class ParameterUncertainty(Frozen):
         return self
 
 
+class DemandResponse(Frozen):
+    """Utilisation responds to benefits (:func:`simulation.engine.factors.demand_multipliers`):
+    claim type ``t``'s frequency in year ``y`` is multiplied by ``((1 - r_y) / (1 - r_ref)) **
+    elasticity[t]``, ``r_y`` the expected share of in-policy cost paid by all layers (exact method,
+    rules in force in ``y``), ``r_ref`` = ``reference_rate`` or, when absent, ``r`` of the start year.
+    Elasticity: of utilisation with respect to the patient's price share ``1 - r`` (unitless, <= 0);
+    about -0.2 in the RAND Health Insurance Experiment (Manning et al. 1987, AER 77(3); Aron-Dine,
+    Einav and Finkelstein 2013, JEP 27(1)): ASSUMPTION that it carries over to these funds."""
+
+    enabled: bool = False
+    """Whether utilisation responds to the benefits, true or false. Default false (no response)."""
+    elasticity: dict[ClaimTypeName, Annotated[float, Field(ge=-5.0, le=0.0)]] = {}
+    """Elasticity of claim frequency with respect to the patient's price share ``1 - r``, by claim
+    type (unitless, -5 to 0; about -0.2 in the RAND experiment: ASSUMPTION that it carries over);
+    a claim type not named does not respond."""
+    reference_rate: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
+    """The reimbursement rate ``r_ref`` that utilisation is calibrated at (share of in-policy cost,
+    0 to below 1); absent: the rate of the start year's rules (ASSUMPTION: the data behind the
+    frequencies were observed under them)."""
+    source: str = ""
+    """Where the elasticity comes from (free text: a study, or ASSUMPTION); a label, no policy
+    value."""
+
+
 class Systematic(Frozen):
     """Systematic risk: factors common to every person of a path-year
     (:mod:`simulation.engine.factors`). ``enabled = false`` (the default): process risk alone."""
@@ -167,3 +191,6 @@ class Systematic(Frozen):
     parameters: dict[ClaimTypeName, ParameterUncertainty] = {}
     """Uncertainty of fitted parameters, by claim type (:class:`ParameterUncertainty`, from
     ``fundsim fit``); none when empty."""
+    demand_response: DemandResponse = DemandResponse()
+    """Utilisation's response to the benefits' effective reimbursement rate
+    (:class:`DemandResponse`); off by default."""
