@@ -405,7 +405,7 @@ def since_and_backtest_sections(s, r, tmp_path):
     write_history(draw_history(s, "basic", 6, TruePars(), 4).frame, hist)
     scores = backtest(s, read_history(hist, s), "basic")
     buf = io.BytesIO()
-    fan_figure(scores, buf)
+    fan_figure(scores, buf, "zh", names)
     summary = summarise(scores)
     bt = backtest_section(summary, buf.getvalue(), str(hist), "basic", "zh", names)
     tables = {**ledger_tables, "backtest_scores": scores, "backtest_summary": summary}
@@ -569,3 +569,31 @@ def test_the_exact_methods_reasons_are_in_chinese(tmp_path):
     # an unknown reason keeps its English after a Chinese lead (nothing is lost)
     odd = engine_text("exact method: something new", "zh", names)
     assert odd.startswith("精确方法无法处理") and "something new" in odd
+
+
+def test_the_back_test_fan_is_drawn_in_chinese(tmp_path):
+    """The back-test figure's titles and legend in zh: no English word left (the PNG's text is
+    not seen by the HTML test above)."""
+    import re
+
+    from simulation.commands.backtest import backtest_fan
+    from simulation.commands.history import scenario_names_of
+    from simulation.history.backtest import backtest
+    from simulation.history.synthetic import TruePars, draw_history
+    from simulation.history.table import read_history, write_history
+
+    raw, _ = resolve_raw(LAYERED)
+    s = validate_raw(deep_merge(raw, {"funds": {"basic": {"label_zh": "基本医保基金"}}}), "zh")
+    hist = tmp_path / "settled_years.csv"
+    write_history(draw_history(s, "basic", 6, TruePars(), 4).frame, hist)
+    scores = backtest(s, read_history(hist, s), "basic")
+    texts = {}
+    for lang in ("en", "zh"):
+        fig = backtest_fan(scores, lang, scenario_names_of(s, lang))
+        texts[lang] = [ax.get_title() for ax in fig.axes] + [
+            t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()
+        ]
+    assert any("one year ahead" in t for t in texts["en"])
+    assert any("基本医保基金" in t for t in texts["zh"])
+    english = [t for t in texts["zh"] if re.search(r"[A-Za-z]{2,}", t)]
+    assert not english, english

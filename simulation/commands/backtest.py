@@ -28,26 +28,45 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def fan_figure(scores, buf) -> None:
-    """Per component: the actuals, and each one-year-ahead forecast's 50% and 90% intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    comps = list(dict.fromkeys(scores["component"]))
-    fig, axes = plt.subplots(1, len(comps), figsize=(4.5 * len(comps), 3.4), squeeze=False)
-    for ax, comp in zip(axes[0], comps, strict=True):
-        g = scores[(scores.component == comp) & (scores.horizon == 1)]
-        ax.fill_between(g.year, g.q05, g.q95, alpha=0.2, label="90%")
-        ax.fill_between(g.year, g.q25, g.q75, alpha=0.35, label="50%")
-        ax.plot(g.year, g.q50, "-", label="median forecast")
-        ax.plot(g.year, g.actual, "o", color="k", label="actual")
-        ax.set_title(f"{g.fund.iloc[0] if len(g) else ''}: {comp}, one year ahead")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+def fan_figure(
+    scores, buf, lang: str = "en", names: dict[str, dict[str, str]] | None = None
+) -> None:
+    """:func:`backtest_fan` written as PNG to ``buf``."""
+    fig = backtest_fan(scores, lang, names)
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
+
+
+def backtest_fan(scores, lang: str = "en", names: dict[str, dict[str, str]] | None = None):
+    """Per component: the actuals, and each one-year-ahead forecast's 50% and 90% intervals, with
+    titles and legends in ``lang`` (fund labels from ``names``, as the report's section). A
+    :class:`matplotlib.figure.Figure` outside pyplot's registry."""
+    from matplotlib.figure import Figure
+
+    from ..report.figures import figure_style
+    from ..report.fonts import font_setup
+    from ..report.ledger import BACKTEST_TEXT
+
+    t = BACKTEST_TEXT.get(lang, BACKTEST_TEXT["en"])
+    words: dict[str, str] = t["components"]  # type: ignore[assignment]
+    funds = (names or {}).get("fund", {})
+    comps = list(dict.fromkeys(scores["component"]))
+    with figure_style(font_setup()):
+        fig = Figure(figsize=(4.5 * len(comps), 3.4))
+        axes = fig.subplots(1, len(comps), squeeze=False)
+        for ax, comp in zip(axes[0], comps, strict=True):
+            g = scores[(scores.component == comp) & (scores.horizon == 1)]
+            fund = str(g.fund.iloc[0]) if len(g) else ""
+            ax.fill_between(g.year, g.q05, g.q95, alpha=0.2, label="90%")
+            ax.fill_between(g.year, g.q25, g.q75, alpha=0.35, label="50%")
+            ax.plot(g.year, g.q50, "-", label=str(t["median"]))
+            ax.plot(g.year, g.actual, "o", color="k", label=str(t["actual"]))
+            title = str(t["fig_title"]).format(
+                fund=funds.get(fund, fund), component=words.get(str(comp), str(comp))
+            )
+            ax.set_title(title)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+    return fig
 
 
 def run(args: argparse.Namespace) -> int:

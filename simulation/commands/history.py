@@ -213,11 +213,11 @@ def backtest_extras(
 
     scores = backtest(scenario, history, getattr(args, "history_fund", None))
     summary = summarise(scores)
-    buf = io.BytesIO()
-    fan_figure(scores, buf)
     fund = str(scores["fund"].iloc[0]) if len(scores) else "?"
     lang = getattr(args, "lang", "en")
     names = scenario_names_of(scenario, lang)
+    buf = io.BytesIO()
+    fan_figure(scores, buf, lang, names)
     section = backtest_section(summary, buf.getvalue(), history.path, fund, lang, names)
     return [section], {"backtest_scores": scores, "backtest_summary": summary}
 

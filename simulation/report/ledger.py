@@ -167,6 +167,9 @@ BACKTEST_TEXT = {
         "components": {"frequency": "admissions", "cost": "cost per admission",
                        "payments": "fund payments"},
         "horizon": "{h} year(s) ahead",
+        "fig_title": "{fund}: {component}, one year ahead",
+        "median": "median forecast",
+        "actual": "actual",
     },
     "zh": {
         "title": "已结算年度回测",
@@ -177,6 +180,9 @@ BACKTEST_TEXT = {
                    "偏差", "CRPS（对数）"],
         "components": {"frequency": "住院人次", "cost": "次均住院费用", "payments": "基金支出"},
         "horizon": "提前 {h} 年",
+        "fig_title": "{fund}：{component}，提前一年预测",
+        "median": "预测中位数",
+        "actual": "实际值",
     },
 }  # fmt: skip
 
