@@ -25,6 +25,8 @@ Measurements:
 7. explore: the explorer's time from a lever's change to the updated numbers on Henan
    (:mod:`benchmarks.explore`).
 8. the fast method at province scale against the full engine (:mod:`benchmarks.fast`).
+9. A/B: the full engine's one-thread speed on Henan, this tree against a git revision
+   (``FUNDSIM_AB_REV``, default ``HEAD``), alternated A B B A (:mod:`benchmarks.ab`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.ab import ab
 from benchmarks.draws import draws_seconds
 from benchmarks.explore import explore_latency
 from benchmarks.fast import fast_method
@@ -328,6 +331,11 @@ def dask_speedup() -> None:
     line("speed-up", f"{times[1] / times[2]:.2f}x (expect close to 2 on 2 cores)")
 
 
+def ab_step() -> None:
+    print(f"9. A/B: the full engine against revision {os.environ.get('FUNDSIM_AB_REV', 'HEAD')}")
+    ab(rounds=1 if QUICK else 2, paths=2 if QUICK else 8)
+
+
 STEPS = {
     "throughput": throughput,
     "province": province_scale,
@@ -337,6 +345,7 @@ STEPS = {
     "dask": dask_speedup,
     "explore": explore_latency,
     "fast": fast_method,
+    "ab": ab_step,
 }
 
 
