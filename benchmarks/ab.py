@@ -41,7 +41,7 @@ def _export(rev: str, into: Path) -> Path:
     with archive.open("wb") as f:
         subprocess.run(["git", "-C", str(ROOT), "archive", rev], stdout=f, check=True)
     with tarfile.open(archive) as t:
-        t.extractall(into / "tree", filter="data")
+        t.extractall(into / "tree", filter="tar")  # the repository's own tree (links kept)
     return into / "tree"
 
 
