@@ -1,10 +1,8 @@
 """The engine's draws alone: every path of a run drawn exactly as the engine draws it, none paid.
 
-The engine's compiled pass (:func:`simulation.engine.simulate._group_paths`) draws the paths
-before the one it records without paying them (to advance the stream to it). Asking it to record a
-path past the last one therefore runs, for every group and path, the engine's own draws (claimants,
-counts, times, levels, costs, shares, incomes, in the engine's buffers) and nothing else: no
-cascade, no sums. Its time, next to the full engine's on the same paths, splits the engine's cost
+The engine's compiled pass has a named entry point for this, :func:`simulation.engine.paths.draw_only`:
+for every group and path, the engine's own draws (claimants, counts, times, levels, costs, shares,
+incomes, in the engine's buffers) and nothing else: no cascade, no sums. Its time, next to the full engine's on the same paths, splits the engine's cost
 into drawing the model and paying it; it is the floor of this engine's design (numpy's sampling
 algorithms, bit for bit) for a scenario. A benchmark baseline only.
 """
@@ -15,8 +13,8 @@ import time
 
 import numpy as np
 
-from simulation.engine.kernel import pcg_state
 from simulation.engine.plan import RunPlan
+from simulation.engine.samplers import pcg_state
 from simulation.engine.simulate import _claimants, _draw_paths
 from simulation.engine.streams import BLOCK_PATHS, block_paths, stream
 
@@ -46,9 +44,8 @@ def draw_paths(plan: RunPlan, paths: int, seed: int, pay: bool = False) -> list[
                     continue
                 rng = stream(seed, block, yp.year, g.key)
                 k, overlap = _claimants(rng, g)
-                record = -1 if pay else n
                 state, _, _ = _draw_paths(
-                    plan, yp, tab, pcg_state(rng), k[:n], overlap[:n], record=record
+                    plan, yp, tab, pcg_state(rng), k[:n], overlap[:n], "pay" if pay else "draw"
                 )
                 states.append(state)
     return states

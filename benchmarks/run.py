@@ -27,6 +27,8 @@ Measurements:
 8. the fast method at province scale against the full engine (:mod:`benchmarks.fast`).
 9. systematic risk on Henan: the factors' cost (on against off, one thread) and the variance split,
    P(loss) and 10%-loss financing on and off (:mod:`benchmarks.systematic`).
+10. A/B: the full engine's one-thread speed on Henan, this tree against a git revision
+    (``FUNDSIM_AB_REV``, default ``HEAD``), alternated A B B A (:mod:`benchmarks.ab`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.ab import ab
 from benchmarks.draws import draws_seconds
 from benchmarks.explore import explore_latency
 from benchmarks.fast import fast_method
@@ -331,6 +334,11 @@ def dask_speedup() -> None:
     line("speed-up", f"{times[1] / times[2]:.2f}x (expect close to 2 on 2 cores)")
 
 
+def ab_step() -> None:
+    print(f"9. A/B: the full engine against revision {os.environ.get('FUNDSIM_AB_REV', 'HEAD')}")
+    ab(rounds=1 if QUICK else 2, paths=2 if QUICK else 8)
+
+
 STEPS = {
     "throughput": throughput,
     "province": province_scale,
@@ -341,6 +349,7 @@ STEPS = {
     "explore": explore_latency,
     "fast": fast_method,
     "systematic": systematic_risk,
+    "ab": ab_step,
 }
 
 

@@ -13,8 +13,10 @@ from simulation.rules.contract import (
     cost_plus_payment,
     operating_cost,
     policy_change_subsidy,
+    settle_paths,
     settle_term,
     settle_year,
+    settlement_periods,
 )
 from simulation.scenario.schema import Contract, ContractKind
 
@@ -187,3 +189,58 @@ def test_term_settlement_on_term_totals(contract, n_paths, n_years, data):
 def test_settle_term_checks_shapes():
     with pytest.raises(ValueError, match="years"):
         settle_term(Contract(), np.ones((2, 3)), np.ones((2, 2)))
+
+
+@given(
+    contracts, st.sampled_from(["annual", "term"]), st.integers(1, 4), st.integers(1, 5), st.data()
+)
+def test_settle_paths_books_years_and_periods_with_the_subsidy(
+    contract, settlement, n_paths, n_years, data
+):
+    # the one settlement of engine, pricing and cash flows: by year the term results are booked
+    # in each term's last year; by period each column is settle_year / settle_term on the period;
+    # the subsidy is policy_change_subsidy of the columns' results, where a change is in force
+    contract = contract.model_copy(update={"settlement": settlement, "term_years": 2})
+    premium = data.draw(hnp.arrays(np.float64, (n_paths, n_years), elements=yuan))
+    claims = data.draw(hnp.arrays(np.float64, (n_paths, n_years), elements=yuan))
+    old = data.draw(hnp.arrays(np.float64, (n_paths, n_years), elements=yuan))
+    changed = np.arange(n_years) >= n_years // 2
+    by_period = settle_paths(contract, premium, claims, old, by="period")
+    periods = settlement_periods(n_years, contract)
+    assert by_period["insurer_result"].shape == (n_paths, len(periods))
+    for j, (s, e) in enumerate(periods):
+        if settlement == "term":
+            new_j = settle_term(contract, premium[:, s:e], claims[:, s:e])
+            old_j = settle_term(contract, premium[:, s:e], old[:, s:e])
+        else:
+            new_j = settle_year(contract, premium[:, s], claims[:, s])
+            old_j = settle_year(contract, premium[:, s], old[:, s])
+        sub = policy_change_subsidy(new_j["insurer_result"], old_j["insurer_result"])
+        np.testing.assert_array_equal(by_period["subsidy"][:, j], sub)
+        np.testing.assert_array_equal(by_period["clawback"][:, j], new_j["clawback"])
+        np.testing.assert_array_equal(
+            by_period["insurer_result_net"][:, j], new_j["insurer_result_net"] + sub
+        )
+    by_year = settle_paths(contract, premium, claims, old, changed=changed)
+    assert not by_year["subsidy"][:, ~changed].any()
+    plain = settle_paths(contract, premium, claims)
+    assert not plain["subsidy"].any()
+    # booked by year, a term's results add up to the term's own (up to rounding)
+    plain_periods = settle_paths(contract, premium, claims, by="period")
+    for j, (s, e) in enumerate(periods):
+        np.testing.assert_allclose(
+            plain["insurer_result"][:, s:e].sum(axis=1),
+            plain_periods["insurer_result"][:, j],
+            rtol=1e-9,
+            atol=1e-3,
+        )
+    if settlement == "annual":
+        for key in by_year:
+            np.testing.assert_array_equal(
+                settle_paths(contract, premium, claims, old)[key], by_period[key], err_msg=key
+            )
+
+
+def test_settle_paths_checks_its_booking():
+    with pytest.raises(ValueError, match="by must be"):
+        settle_paths(Contract(), np.ones((1, 1)), np.ones((1, 1)), by="month")

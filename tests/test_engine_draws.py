@@ -58,7 +58,7 @@ def draw_many(s, n, kind, p):
         elif kind == 3:
             x, s = K.standard_gamma(s, p[0], p[1], p[2])
         else:
-            x, s = K.sample_cost(s, (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]))
+            x, s = K.sample_cost(s, K.severity_at(p.reshape(1, 1, -1), 0, 0))
         out[i] = x
     return out, s
 
@@ -312,9 +312,7 @@ def _no_pay(pc: K.PackedCascade) -> K.PackedCascade:
     """The same cascade with every ratio 0 (nothing paid)."""
     out = copy.copy(pc)
     zero_ratio, zero_b0 = np.zeros_like(pc.ratio), np.zeros_like(pc.b0)
-    out.arrays = tuple(
-        zero_ratio if a is pc.ratio else zero_b0 if a is pc.b0 else a for a in pc.arrays
-    )
+    out.arrays = pc.arrays._replace(ratio=zero_ratio, b0=zero_b0)
     return out
 
 
@@ -360,23 +358,28 @@ def test_block_claims_are_path_claims_of_every_path():
 
 
 def test_stale_compiled_kernels_are_dropped_when_the_kernel_source_changes(tmp_path):
-    # numba keys its cache of simulate.py on simulate.py alone, though its kernel inlines
-    # kernel.py and quantiles.py: a change in either must drop the cached code of both modules
-    for name in ("kernel.py", "quantiles.py"):
+    # numba keys its cache of a module on that module's source alone, though the compiled pass
+    # (paths.py) inlines the samplers, the cascade, the measures' layout and quantiles.py: a
+    # change in any of them must drop the cached code of every compiled module
+    from simulation.engine import _numba_cache as C
+
+    for name in C.SOURCES:
         (tmp_path / name).write_text(f"# {name}\n")
     cache = tmp_path / "__pycache__"
     cache.mkdir()
-    cached = [cache / "simulate._group_paths-1.py311.nbi", cache / "kernel.beta-2.py311.1.nbc"]
+    cached = [cache / f"{m}.f-1.py311.nbi" for m in C.COMPILED]
+    cached += [cache / "paths._group_paths-1.py311.nbi", cache / "samplers.beta-2.py311.1.nbc"]
     other = cache / "plan.cpython-311.pyc"
     for f in (*cached, other):
         f.write_text("x")
-    K.drop_stale_cache(tmp_path)  # no digest yet: the cache is of unknown source
+    C.drop_stale_cache(tmp_path)  # no digest yet: the cache is of unknown source
     assert not any(f.exists() for f in cached) and other.exists()
-    for f in cached:
-        f.write_text("x")
-    K.drop_stale_cache(tmp_path)  # same source: kept
-    assert all(f.exists() for f in cached)
-    (tmp_path / "quantiles.py").write_text("# edited\n")
-    K.drop_stale_cache(tmp_path)  # edited: dropped
-    assert not any(f.exists() for f in cached) and other.exists()
+    for name in C.SOURCES:
+        for f in cached:
+            f.write_text("x")
+        C.drop_stale_cache(tmp_path)  # same source: kept
+        assert all(f.exists() for f in cached)
+        (tmp_path / name).write_text(f"# {name} edited\n")
+        C.drop_stale_cache(tmp_path)  # edited: dropped
+        assert not any(f.exists() for f in cached) and other.exists()
     assert (cache / "kernel.digest").read_text().strip()

@@ -152,3 +152,29 @@ def test_engine_pays_its_admissions_as_the_vectorised_cascade():
     for fund, paid in expected.by_fund(plan.funds).items():
         np.testing.assert_allclose(c[f"paid_{fund}"], paid, rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(c["oop"], expected.oop, rtol=1e-9, atol=1e-6)
+
+
+def test_measures_lay_out_the_kernel_sums_and_the_blocks():
+    # the registry gives each measure a width by its dimension, and the kernel's sums a
+    # contiguous, non-overlapping column range per kernel measure, in registry order
+    from simulation.engine.measures import (
+        MEASURES,
+        REC,
+        RECORD_COLUMNS,
+        measure_widths,
+        sum_columns,
+    )
+
+    widths = measure_widths(3, 5, 4)
+    assert widths["fund_claims"] == 3 and widths["layer_claims"] == 5
+    assert widths["category_claims"] == 4 and widths["oop"] == 1
+    assert list(widths) == [m.name for m in MEASURES]
+    cols = sum_columns(3, 5)
+    at = 0
+    for m in MEASURES:
+        if m.kernel:
+            assert getattr(cols, m.name) == at
+            at += widths[m.name]
+    assert cols.width == at == 3 * 3 + 5 + 5
+    assert [getattr(REC, c) for c in RECORD_COLUMNS] == list(range(len(RECORD_COLUMNS)))
+    assert REC.paid == len(RECORD_COLUMNS)

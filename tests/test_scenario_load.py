@@ -332,3 +332,18 @@ def test_cashflow_table_is_part_of_the_scenario(tmp_path):
         match=r"bad_cashflow.toml: cashflow\.one_stop_shar: unknown key.*one_stop_share",
     ):
         load(bad)
+
+
+def test_rules_in_force_are_resolved_once_per_scenario():
+    # each set of changes due is merged and validated once per (frozen) scenario object; a copy
+    # with other values is resolved on its own
+    from simulation.scenario.resolve import scenario_for_year
+
+    s = load_scenario(ROOT / "scenarios" / "henan_variant_higher_ratio.toml")
+    first = scenario_for_year(s, 2020)
+    assert scenario_for_year(s, 2020) is first
+    assert scenario_for_year(s, 2021) is first  # the same changes due
+    assert scenario_for_year(s, 2019) is s
+    other = s.model_copy(update={"title": "other"})
+    assert scenario_for_year(other, 2020) is not first
+    assert scenario_for_year(other, 2020).layers == first.layers

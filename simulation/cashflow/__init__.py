@@ -52,8 +52,8 @@ from .timing import ClaimTimes, cashflow_rng, claim_times, sample_lag, seasonal_
 
 _LAZY = {
     "CashflowResult": "simulate",
-    "FinancingYear": "simulate",
-    "fund_financing": "simulate",
+    "FinancingYear": "financing",
+    "fund_financing": "financing",
     "path_developments": "simulate",
     "run_cashflow": "simulate",
     "simulate_cashflow": "simulate",

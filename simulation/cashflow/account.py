@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from ..rules.contract import policy_change_subsidy, settle_year
+from ..rules.contract import settle_paths
 from ..scenario.schema import Contract, ContractKind
 
 
@@ -240,11 +240,15 @@ def settlement_process(
     basis = paid + terms.unpaid_estimate
     clawback = loss_share = subsidy = 0.0
     if ContractKind(contract.kind) is not ContractKind.NONE:
-        s = settle_year(contract, terms.premium, basis)
-        clawback, loss_share = float(s["clawback"]), float(s["fund_loss_share"])
-        if terms.change_effect is not None:
-            old = settle_year(contract, terms.premium, max(basis + terms.change_effect, 0.0))
-            subsidy = float(policy_change_subsidy(s["insurer_result"], old["insurer_result"]))
+        old = None if terms.change_effect is None else max(basis + terms.change_effect, 0.0)
+        s = settle_paths(
+            contract.model_copy(update={"settlement": "annual"}),
+            np.array([[terms.premium]]),
+            np.array([[basis]]),
+            None if old is None else np.array([[old]]),
+        )
+        clawback, loss_share = float(s["clawback"][0, 0]), float(s["fund_loss_share"][0, 0])
+        subsidy = float(s["subsidy"][0, 0])
     if clawback > 0:
         account.transfer(Flow.CLAWBACK, Party.ACCOUNT, Party.FINANCE, clawback, terms.year)
     if loss_share > 0:

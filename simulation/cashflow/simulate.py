@@ -31,24 +31,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..engine.plan import RunPlan, YearPlan, build_plan, covered_categories
+from ..engine.plan import RunPlan, build_plan
 from ..engine.simulate import block_claims, path_claims
 from ..engine.streams import n_blocks
 from ..errors import FundsimError
 from ..rules.contract import settle_year
-from ..scenario.resolve import scenario_for_year
 from ..scenario.schema import ContractKind, Scenario
 from .account import (
     FINANCING_FLOWS,
     AccountRun,
     ClaimPayments,
     Flow,
-    RosterUpdate,
-    ScheduledFinancing,
     SettlementTerms,
     simulate_account,
 )
 from .config import CashflowConfig, SettlementBasis
+from .financing import FinancingYear, financing_per_head, fund_financing
 from .ibnr import Development, SettlementEstimates, development, settlement_estimates
 from .timing import (
     DAYS_PER_YEAR,
@@ -59,116 +57,10 @@ from .timing import (
     month_end,
     month_label,
     segment_bounds,
-    transfer_time,
 )
 
 NEGATIVE_TOLERANCE = 0.005
 """A balance below ``-0.005`` yuan (half a fen) counts as negative (rounding is not a deficit)."""
-
-
-# --------------------------------------------------------------------------- financing
-
-
-def financing_per_head(scenario: Scenario, fund: str, tier: str | None, year: int) -> float:
-    """Financing per head of ``fund`` for a person of ``tier`` in ``year``, yuan (the scenario
-    passed should be the one in force that year)."""
-    fin = scenario.funds[fund].financing_per_head
-    return fin[tier].at(year) if isinstance(fin, dict) else fin.at(year)
-
-
-@dataclass(frozen=True)
-class FinancingYear:
-    """The deterministic money of one fund in one policy year (yuan)."""
-
-    year: int
-    index: int
-    premium: float
-    """Funds raised for the year (the plan's premium: ``base + late``)."""
-    base: float
-    """Persons covered at the start of the year x this year's financing per head."""
-    late: float
-    """Financing of last year's entrants, received this year."""
-    schedule: tuple[ScheduledFinancing, ...]
-    roster: tuple[RosterUpdate, ...]
-
-
-def _roster_updates(
-    scenario: Scenario, yp: YearPlan, index: int, fund: str, cats: tuple[str, ...]
-) -> tuple[RosterUpdate, ...]:
-    """Entrants and exits of the fund's cover at the segment boundaries (the quarterly updates)."""
-    covered = covered_categories(scenario, fund)
-    by_time: dict[float, list[float]] = {}
-    for g in yp.groups:
-        cov = np.array([cats[c] in covered for c in g.seg_category])
-        tier = scenario.population.cells[g.cell].tier
-        financed_late = (not cov[0]) and cov[-1]
-        accrued = False
-        for k in range(1, len(cov)):
-            if cov[k] == cov[k - 1]:
-                continue
-            t = DAYS_PER_YEAR * (index + float(g.seg_start[k]))
-            slot = by_time.setdefault(t, [0.0, 0.0, 0.0])
-            if cov[k]:
-                slot[0] += g.count
-                if financed_late and not accrued:
-                    slot[2] += g.count * financing_per_head(scenario, fund, tier, yp.year)
-                    accrued = True
-            else:
-                slot[1] += g.count
-    return tuple(
-        RosterUpdate(time=t, year=yp.year, entrants=v[0], exits=v[1], receivable=v[2])
-        for t, v in sorted(by_time.items())
-    )
-
-
-def fund_financing(plan: RunPlan, fund: str, config: CashflowConfig) -> tuple[FinancingYear, ...]:
-    """Each policy year's financing transfers and roster updates for ``fund`` (module docstring)."""
-    out = []
-    base_prev: float | None = None
-    for index, yp in enumerate(plan.years):
-        s_year = scenario_for_year(plan.scenario, yp.year)
-        covered = covered_categories(s_year, fund)
-        base = 0.0
-        for g in yp.groups:
-            if plan.categories[g.start_category] in covered:
-                tier = s_year.population.cells[g.cell].tier
-                base += g.count * financing_per_head(s_year, fund, tier, yp.year)
-        premium = float(yp.premium[fund])
-        late = premium - base
-        last = base if base_prev is None else base_prev
-        schedule = [
-            ScheduledFinancing(
-                transfer_time(index, i.day), Flow.PRE_ALLOCATION, i.share * last, yp.year
-            )
-            for i in config.pre_allocation
-        ]
-        advanced = math.fsum(s.amount for s in schedule)
-        schedule.append(
-            ScheduledFinancing(
-                transfer_time(index, config.true_up_day), Flow.TRUE_UP, base - advanced, yp.year
-            )
-        )
-        schedule.append(
-            ScheduledFinancing(
-                transfer_time(index, config.entrant_financing_day),
-                Flow.ENTRANT_FINANCING,
-                late,
-                yp.year,
-            )
-        )
-        out.append(
-            FinancingYear(
-                year=yp.year,
-                index=index,
-                premium=premium,
-                base=base,
-                late=late,
-                schedule=tuple(s for s in schedule if s.amount != 0.0),
-                roster=_roster_updates(s_year, yp, index, fund, plan.categories),
-            )
-        )
-        base_prev = base
-    return tuple(out)
 
 
 # --------------------------------------------------------------------------- claims

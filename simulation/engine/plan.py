@@ -39,9 +39,11 @@ from ..scenario.schema import (
     Income,
     Scenario,
 )
-from .kernel import SEV_COLUMNS, PackedCascade, gamma_constants
+from .cascade import PackedCascade
+from .paths import GroupArrays
 from .quantiles import M as QUANTILE_CELLS
 from .quantiles import beta_quantile_table
+from .samplers import SEV_COLUMNS, gamma_constants
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class GroupPlan:
     """Category code of each segment (int16)."""
     income: Income
     claims: tuple[ClaimPlan, ...]
+    tier: str | None = None
+    """The financing tier of the group's cell (None: the cell has no tier)."""
 
 
 @dataclass(frozen=True)
@@ -112,12 +116,9 @@ class GroupTables:
     income: np.ndarray
 
     @property
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """The tables in the order the kernel takes them."""
-        return (
-            self.claim_type, self.claim_probability, self.count_sf, self.seg_cum, self.level_cum,
-            self.fixed_level, self.share, self.seg_start, self.seg_end, self.seg_category, self.income,
-        )  # fmt: skip
+    def arrays(self) -> GroupArrays:
+        """The tables as the compiled pass takes them (:class:`~.paths.GroupArrays`)."""
+        return GroupArrays(**{name: getattr(self, name) for name in GroupArrays._fields})
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,11 @@ class YearPlan:
     """The kernel tables of each group (same order as ``groups``)."""
     premium: dict[str, float]
     """Yuan raised by each fund in the year (including last year's entrants' financing)."""
+    financing: dict[str, dict[str | None, float]]
+    """Each fund's financing per head in the year by financing tier (:func:`financing_per_head`
+    under the year's rules; yuan)."""
+    covered: dict[str, frozenset[str]]
+    """The categories each fund covers under the year's rules (:func:`covered_categories`)."""
     insured: dict[str, float]
     """Persons financed by each fund in the year."""
     exposure: dict[str, float]
@@ -173,11 +179,28 @@ def covered_categories(scenario: Scenario, fund: str) -> set[str]:
     return out
 
 
-def _per_head(scenario: Scenario, fund: str, tier: str | None, year: int) -> float:
+def financing_per_head(scenario: Scenario, fund: str, tier: str | None, year: int) -> float:
+    """Financing per head of ``fund`` for a person of financing ``tier`` in ``year``, yuan (the
+    one definition: the plan's premium, the cash-flow model's transfers; ``scenario`` the rules in
+    force that year; ``tier`` is ignored by an untiered financing, and tiers are checked on load)."""
     fin = scenario.funds[fund].financing_per_head
     if isinstance(fin, dict):
-        return fin[tier].at(year)  # tiers are checked on load
+        return fin[tier].at(year)
     return fin.at(year)
+
+
+def _financing_by_tier(scenario: Scenario, year: int) -> dict[str, dict[str | None, float]]:
+    """Each fund's financing per head in ``year`` by the tier of the population's cells (yuan)."""
+    tiers = sorted({c.tier for c in scenario.population.cells.values()}, key=str)
+    out = {}
+    for fund, cfg in scenario.funds.items():
+        fin = cfg.financing_per_head
+        out[fund] = {
+            tier: financing_per_head(scenario, fund, tier, year)
+            for tier in tiers
+            if not isinstance(fin, dict) or tier in fin
+        }
+    return out
 
 
 def _premium(
@@ -196,13 +219,13 @@ def _premium(
         for g in groups:
             tier = scenario.population.cells[g.cell].tier
             if g.segments[0].category in cats:
-                money += g.count * _per_head(scenario, fund, tier, year)
+                money += g.count * financing_per_head(scenario, fund, tier, year)
                 persons += g.count
             person_years += g.count * sum(s.end - s.start for s in g.segments if s.category in cats)
         for g in receivable_groups:
             tier = scenario.population.cells[g.cell].tier
             if g.segments[0].category not in cats and g.segments[-1].category in cats:
-                money += g.count * _per_head(scenario, fund, tier, rec_year)
+                money += g.count * financing_per_head(scenario, fund, tier, rec_year)
                 persons += g.count
         premium[fund], insured[fund], exposure[fund] = money, persons, person_years
     return premium, insured, exposure
@@ -262,6 +285,7 @@ def _group_plan(scenario: Scenario, g: Group, year: int, cat_code: dict[str, int
         seg_category=seg_cat,
         income=cell.income,
         claims=tuple(claims),
+        tier=cell.tier,
     )
 
 
@@ -315,7 +339,7 @@ def group_tables(g: GroupPlan) -> GroupTables:
 
 
 def severity_row(sev: SplicedSeverity) -> list[float]:
-    """A severity as the kernel's row (columns :data:`~.kernel.SEV_COLUMNS`)."""
+    """A severity as the kernel's row (columns :data:`~.samplers.SEV_COLUMNS`)."""
     gamma = sev.body is BodyKind.GAMMA
     return [
         1.0 if gamma else 0.0,
@@ -409,6 +433,8 @@ def build_plan(scenario: Scenario, years: int | None = None) -> RunPlan:
                 share_tables=share_tables(s_year),
                 tables=tuple(group_tables(g) for g in group_plans),
                 premium=premium,
+                financing=_financing_by_tier(s_year, year),
+                covered={f: frozenset(covered_categories(s_year, f)) for f in s_year.funds},
                 insured=insured,
                 exposure=exposure,
                 population=int(sum(g.count for g in groups)),
@@ -436,6 +462,7 @@ __all__ = [
     "YearPlan",
     "build_plan",
     "covered_categories",
+    "financing_per_head",
     "group_tables",
     "severity_row",
     "severity_table",

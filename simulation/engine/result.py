@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .measures import MEASURES
 from .streams import BLOCK_PATHS
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ FUND_MEASURES = (
     "insurer_cumulative",
     "finance_account",
 )
-POPULATION_MEASURES = ("catastrophic", "oop", "total_cost", "admissions", "claimants")
+POPULATION_MEASURES = tuple(m.name for m in MEASURES if not m.dims)
+"""The population's measures (one number per path and year; :data:`~.measures.MEASURES`)."""
 QUANTILES = (0.05, 0.5, 0.95, 0.995)
 
 

@@ -20,7 +20,7 @@ from ..engine.result import SimulationResult
 from ..engine.run import BlockRunner, in_process
 from ..engine.run import run as run_engine
 from ..errors import FundsimError
-from ..rules.contract import policy_change_subsidy, settle_term, settle_year
+from ..rules.contract import settle_paths, settlement_periods
 from ..scenario.schema import Contract, ContractKind, Scenario
 from .basis import FinancingBasis, PremiumBasis, _check_fund, premium_basis
 
@@ -291,26 +291,17 @@ def exact_sample(
 # --------------------------------------------------------------------------- settlement
 
 
-def settlement_periods(n_years: int, contract: Contract) -> list[tuple[int, int]]:
-    """Year index ranges ``[start, end)`` settled together: each year (``annual``), or consecutive
-    terms of ``term_years`` (``term``; a last, shorter one if the horizon is not whole terms)."""
-    if contract.settlement == "term":
-        t = contract.term_years
-        return [(s, min(s + t, n_years)) for s in range(0, n_years, t)]
-    return [(y, y + 1) for y in range(n_years)]
-
-
 def settle_sample(
     sample: ClaimsSample, financing: float | None = None, contract: Contract | None = None
 ) -> dict[str, np.ndarray]:
     """Settle every path at ``financing`` per head: arrays (paths, periods), yuan, keyed
     :data:`SETTLED_KEYS`, one column per :func:`settlement_periods` period.
 
-    Per period: :func:`~simulation.rules.contract.settle_year` (annual) or
+    The settlement is :func:`~simulation.rules.contract.settle_paths` by period (the engine's and
+    the cash-flow model's): per period :func:`~simulation.rules.contract.settle_year` (annual) or
     :func:`~simulation.rules.contract.settle_term` on the claims and, where a rule change is in
-    force, on the claims under the old rules; ``subsidy =
-    policy_change_subsidy(R_new, R_old)`` is added to ``insurer_result`` and
-    ``insurer_result_net`` exactly as the engine does.
+    force, on the claims under the old rules; ``subsidy = policy_change_subsidy(R_new, R_old)`` is
+    added to ``insurer_result`` and ``insurer_result_net``.
     """
     contract = contract if contract is not None else sample.contract
     premium = sample.premium(financing)
@@ -322,27 +313,16 @@ def settle_sample(
             f"fund {sample.fund!r} has no insurer (contract kind 'none'): there is no bid to price"
         )
     changed = sample.claims_old is not sample.claims
+    pp = np.broadcast_to(premium, (k, n))
+    settled = settle_paths(
+        contract, pp, sample.claims, sample.claims_old if changed else None, by="period"
+    )
     for j, (s, e) in enumerate(periods):
-        p = premium[s:e]
-        if contract.settlement == "term":
-            pp = np.broadcast_to(p, (k, e - s))
-            new = settle_term(contract, pp, sample.claims[:, s:e])
-            old = settle_term(contract, pp, sample.claims_old[:, s:e]) if changed else None
-        else:
-            new = settle_year(contract, p[0], sample.claims[:, s])
-            old = settle_year(contract, p[0], sample.claims_old[:, s]) if changed else None
-        subsidy = (
-            policy_change_subsidy(new["insurer_result"], old["insurer_result"])
-            if old is not None
-            else 0.0
-        )
-        out["premium"][:, j] = p.sum()
+        out["premium"][:, j] = premium[s:e].sum()
         out["claims"][:, j] = sample.claims[:, s:e].sum(axis=1)
-        out["subsidy"][:, j] = subsidy
-        for key in ("operating_cost", "clawback", "fund_loss_share", "management_payment"):
-            out[key][:, j] = new[key]
-        out["insurer_result"][:, j] = new["insurer_result"] + subsidy
-        out["insurer_result_net"][:, j] = new["insurer_result_net"] + subsidy
+    for key in SETTLED_KEYS:
+        if key not in ("premium", "claims"):
+            out[key][:] = settled[key]
     return out
 
 

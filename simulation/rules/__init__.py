@@ -17,8 +17,10 @@ from .contract import (
     cost_plus_payment,
     operating_cost,
     policy_change_subsidy,
+    settle_paths,
     settle_term,
     settle_year,
+    settlement_periods,
 )
 from .layers import (
     Admissions,
@@ -46,6 +48,8 @@ __all__ = [
     "cost_plus_payment",
     "operating_cost",
     "policy_change_subsidy",
+    "settle_paths",
     "settle_term",
     "settle_year",
+    "settlement_periods",
 ]

@@ -209,3 +209,93 @@ def settle_term(
     return _settle(
         contract, p.sum(axis=-1), s.sum(axis=-1), n_years * contract.operating_cost_fixed_yuan
     )
+
+
+def settlement_periods(n_years: int, contract: Contract) -> list[tuple[int, int]]:
+    """The settlement periods ``(start, stop)`` (year indices, stop excluded) of ``n_years`` years:
+    each year (annual settlement) or each contract term (the last possibly shorter)."""
+    if contract.settlement == "term":
+        return [
+            (s, min(s + contract.term_years, n_years))
+            for s in range(0, n_years, contract.term_years)
+        ]
+    return [(y, y + 1) for y in range(n_years)]
+
+
+def _book_years(contract: Contract, premium: np.ndarray, claims: np.ndarray) -> dict[str, Money]:
+    """Settle (paths, years) arrays year by year, or over each contract term: with term settlement
+    the cap, clawback and loss sharing apply to each term's totals and are booked in the term's
+    last year; the other years carry the provisional result ``P - S`` (and their operating cost),
+    so ``P = S + R + C - F`` holds in every year."""
+    if contract.settlement == "annual":
+        return settle_year(contract, premium, claims)
+    out = settle_year(contract.model_copy(update={"kind": ContractKind.NONE}), premium, claims)
+    out = {k: np.zeros_like(premium) for k in out}
+    kind = ContractKind(contract.kind)
+    for start, stop in settlement_periods(premium.shape[1], contract):
+        last = stop - 1
+        term = settle_term(contract, premium[:, start:stop], claims[:, start:stop])
+        for y in range(start, last):
+            yearly = settle_year(contract, premium[:, y], claims[:, y])
+            out["operating_cost"][:, y] = yearly["operating_cost"]
+            out["management_payment"][:, y] = yearly["management_payment"]
+            provisional = premium[:, y] - claims[:, y]
+            out["insurer_result"][:, y] = 0.0 if kind is ContractKind.COST_PLUS else provisional
+            out["fund_retained"][:, y] = provisional if kind is ContractKind.COST_PLUS else 0.0
+        for key in ("insurer_result", "management_payment", "operating_cost", "fund_retained"):
+            earlier = out[key][:, start:last].sum(axis=1)
+            out[key][:, last] = term[key] - earlier
+        out["clawback"][:, last] = term["clawback"]
+        out["fund_loss_share"][:, last] = term["fund_loss_share"]
+    out["insurer_result_net"] = out["insurer_result"] - out["operating_cost"]
+    return out
+
+
+def _by_period(contract: Contract, premium: np.ndarray, claims: np.ndarray) -> dict[str, Money]:
+    """Settle (paths, years) arrays once per settlement period: one column per period."""
+    periods = settlement_periods(premium.shape[1], contract)
+    parts = []
+    for s, e in periods:
+        if contract.settlement == "term":
+            parts.append(settle_term(contract, premium[:, s:e], claims[:, s:e]))
+        else:
+            parts.append(settle_year(contract, premium[:, s], claims[:, s]))
+    return {key: np.stack([p[key] for p in parts], axis=1) for key in parts[0]}
+
+
+def settle_paths(
+    contract: Contract,
+    premium: ArrayLike,
+    claims: ArrayLike,
+    claims_old: ArrayLike | None = None,
+    *,
+    changed: ArrayLike | None = None,
+    by: str = "year",
+) -> dict[str, np.ndarray]:
+    """Settle a fund's paths over its years under ``contract``, with the policy-change subsidy:
+    the one settlement of the engine, pricing and the cash-flow model. Arrays (paths, years), yuan.
+
+    ``claims_old``: the same paths' claims under the rules before a declared change (None: no
+    change); ``changed`` (bool per year, default every year) the years the change is in force.
+    ``by="year"``: one column per year, term results booked in each term's last year
+    (:func:`_book_years`); ``by="period"``: one column per :func:`settlement_periods` period,
+    each term settled on its totals (:func:`settle_term`). On the columns' results ``R_new`` and
+    ``R_old`` (claims and old claims), ``subsidy = policy_change_subsidy(R_new, R_old)`` (0 where
+    no change is in force) is added to ``insurer_result`` and ``insurer_result_net``. Returns the
+    keys of :func:`settle_year` and ``subsidy``.
+    """
+    if by not in ("year", "period"):
+        raise ValueError(f"by must be 'year' or 'period', found {by!r}")
+    p, s = _f(premium), _f(claims)
+    settle = _book_years if by == "year" else _by_period
+    out = dict(settle(contract, p, s))
+    subsidy = np.zeros_like(out["insurer_result"])
+    if claims_old is not None:
+        old = settle(contract, p, _f(claims_old))
+        subsidy = policy_change_subsidy(out["insurer_result"], old["insurer_result"])
+        if changed is not None:
+            subsidy[:, ~np.asarray(changed, dtype=bool)] = 0.0
+    out["subsidy"] = subsidy
+    out["insurer_result"] = out["insurer_result"] + subsidy
+    out["insurer_result_net"] = out["insurer_result_net"] + subsidy
+    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections import OrderedDict
 from typing import Any
 
 from pydantic import ValidationError
@@ -109,11 +110,37 @@ def _validate_change(raw: dict[str, Any], year: str, change: dict[str, Any], fil
         raise ScenarioError(file, key, message) from None
 
 
+_VIEWS: OrderedDict[int, tuple[Scenario, dict[tuple[str, ...], Scenario]]] = OrderedDict()
+"""The rules in force resolved so far, by scenario object (``id``; the entry keeps the object, so
+its ``id`` is not reused) and the changes due: each distinct set of changes of a scenario is merged
+and validated once, however many years, plans, cash flows or exact computations ask for it."""
+_VIEWS_KEPT = 32
+"""Scenarios whose resolved rules are kept (the least recently used are dropped)."""
+
+
 def apply_changes(scenario: Scenario, year: int, file: str) -> Scenario:
-    """:func:`scenario_for_year`, naming ``file`` in its errors."""
+    """:func:`scenario_for_year`, naming ``file`` in its errors. A scenario is frozen, so its
+    rules in force with a given set of changes due are resolved once and then reused (:data:`_VIEWS`)."""
     due = sorted((y for y in scenario.changes if int(y) <= year), key=int)
     if not due:
         return scenario
+    entry = _VIEWS.get(id(scenario))
+    if entry is None or entry[0] is not scenario:
+        entry = (scenario, {})
+        _VIEWS[id(scenario)] = entry
+        while len(_VIEWS) > _VIEWS_KEPT:
+            _VIEWS.popitem(last=False)
+    else:
+        _VIEWS.move_to_end(id(scenario))
+    views = entry[1]
+    key = tuple(due)
+    if key not in views:
+        views[key] = _resolve(scenario, due, year, file)
+    return views[key]
+
+
+def _resolve(scenario: Scenario, due: list[str], year: int, file: str) -> Scenario:
+    """The changes ``due`` merged onto the scenario in year order, validated after each."""
     pending = {y: c for y, c in scenario.changes.items() if int(y) > year}
     raw = _base_table(scenario)
     result = scenario
