@@ -313,7 +313,7 @@ def severity_at(table, ct, lvl):
     )  # fmt: skip
 
 
-_SERIES = 1e-8  # as simulation.models.severity._SERIES
+_SERIES = 1e-8  # as simulation.models.laws._SERIES
 
 
 @nb.njit(cache=True, inline="always")
