@@ -106,6 +106,19 @@ def _new_locked_file(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"no free temporary name next to {path}")  # pragma: no cover
 
 
+def _candidates(path: Path, template: str, *, folders: bool) -> list[os.DirEntry]:
+    """The entries beside ``path`` whose names match ``template`` (formatted with the escaped
+    name of ``path``) and that are folders (``folders``) or regular files, never symlinks; none
+    when the folder cannot be listed."""
+    pattern = re.compile(template.format(name=re.escape(path.name)))
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    kind = os.DirEntry.is_dir if folders else os.DirEntry.is_file
+    return [e for e in entries if pattern.fullmatch(e.name) and kind(e, follow_symlinks=False)]
+
+
 def remove_stale_files(path: str | Path) -> list[Path]:
     """Remove the temporary files of the output file ``path`` (``.NAME.tmp-XXXXXXXX``, left when
     a run is killed between writing and renaming) that no live process holds: a writer holds its
@@ -113,15 +126,8 @@ def remove_stale_files(path: str | Path) -> list[Path]:
     that dies (even by SIGKILL). Other names, symlinks, folders and files this process cannot
     open are left alone. Returns the files removed."""
     path = Path(path)
-    pattern = re.compile(_STALE_FILE.format(name=re.escape(path.name)))
     removed: list[Path] = []
-    try:
-        entries = list(os.scandir(path.parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        if not pattern.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
-            continue
+    for entry in _candidates(path, _STALE_FILE, folders=False):
         try:
             fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | _CLOEXEC)
         except OSError:

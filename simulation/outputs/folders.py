@@ -15,7 +15,6 @@ import contextlib
 import ctypes
 import errno
 import os
-import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from typing import Any
 from ..errors import FundsimError
 from ..interrupts import deferred
 from .checks import _check_replaceable, output_target
-from .files import _TRIES, _lock, _new_dir, _open_dir, _temporary
+from .files import _TRIES, _candidates, _lock, _new_dir, _open_dir, _temporary
 
 _STALE = r"\.{name}\.(?:tmp|old)-[0-9a-f]{{8}}"
 """The temporary folders of an output ``name`` (``re`` pattern, ``name`` escaped)."""
@@ -52,15 +51,8 @@ def remove_stale(path: str | Path) -> list[Path]:
     a run holds its temporary folder's ``flock`` lock until it ends, and the kernel drops the
     lock of a process that dies (even by SIGKILL). Returns the folders removed."""
     path = Path(path)
-    pattern = re.compile(_STALE.format(name=re.escape(path.name)))
     removed: list[Path] = []
-    try:
-        entries = list(os.scandir(path.parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        if not pattern.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
-            continue
+    for entry in _candidates(path, _STALE, folders=True):
         try:
             fd = _open_dir(Path(entry.path))
         except OSError:
