@@ -80,8 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``fundsim`` command: returns its exit code. Called without ``argv`` (the process's
+    own command line: the installed script, ``python -m simulation``), the signal handlers stay
+    installed to the process's exit; called with ``argv`` (tests, a notebook), the caller's
+    handlers are restored."""
     try:
-        with handle_signals():  # from the first line: building the parser imports every command
+        # from the first line: building the parser imports every command
+        with handle_signals(restore=argv is not None):
             with deferred():  # a signal while C extensions import is raised after, not inside
                 parser = build_parser()
             args = parser.parse_args(argv)

@@ -22,6 +22,8 @@ _pending: int | None = None
 """The first signal received and not yet raised (``None``: none)."""
 _deferred = 0
 """Depth of :func:`deferred` blocks on the main thread."""
+_active = 0
+"""Depth of :func:`handle_signals` blocks: outside them an installed handler only records."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -49,7 +51,7 @@ def _handler(signum: int, frame: object) -> None:
     global _pending
     if _pending is None:
         _pending = signum
-    if not _deferred:
+    if _active and not _deferred:
         raise Interrupted(_pending)
 
 
@@ -86,18 +88,24 @@ def deferred(raise_at_end: bool = True) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def handle_signals() -> Iterator[None]:
+def handle_signals(restore: bool = True) -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`Interrupted` in this block (main thread only; elsewhere
-    the block does nothing). The previous handlers are restored at its end."""
-    global _pending
+    the block does nothing). The previous handlers are restored at its end; with ``restore=False``
+    (the ``fundsim`` process, which is about to exit) they stay installed but only record a signal
+    after the block, so one that lands while the process prints its last line and exits neither
+    kills it nor raises: the command's own exit code stands."""
+    global _pending, _active
     if not _on_main_thread():
         yield
         return
     _pending = None
     old = {s: signal.signal(s, _handler) for s in SIGNALS}
+    _active += 1
     try:
         yield
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        _pending = None
+        _active -= 1
+        if restore:
+            for s, h in old.items():
+                signal.signal(s, h)
+            _pending = None

@@ -260,3 +260,26 @@ def test_the_commit_of_an_output_is_not_cut_in_half(tmp_path, monkeypatch):
             (tmp / "manifest.json").write_text(json.dumps({"fundsim_version": "t"}))
     assert json.loads((out / "manifest.json").read_text())["fundsim_version"] == "t"
     assert hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_process_exits_keeps_the_commands_exit_code(sig):
+    """Soak run 63 (exit -2): a signal that landed after a command had printed its error, once
+    the handlers were put back, killed the process. The ``fundsim`` process keeps its handlers
+    to the end, recording a late signal only; a call with ``argv`` restores the caller's."""
+    code = (
+        "import os, signal, sys\n"
+        "from simulation import cli\n"
+        "from simulation.interrupts import handle_signals\n"
+        "before = signal.getsignal(signal.SIGINT)\n"
+        "assert cli.main(['validate', '/nonexistent.toml']) == 2\n"
+        "assert signal.getsignal(signal.SIGINT) is before\n"
+        "with handle_signals(restore=False):\n"
+        "    pass\n"
+        f"os.kill(os.getpid(), {int(sig)})\n"
+        "print('alive')\n"
+        "sys.exit(2)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert p.stdout.strip() == "alive" and "Traceback" not in p.stderr
