@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
+from docs_reference import ROOT, scenario_reference
 
 from simulation.scenario import read_toml
 
-ROOT = Path(__file__).parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
-
-
-def _reference():
-    spec = importlib.util.spec_from_file_location(
-        "scenario_reference", ROOT / "docs" / "_ext" / "scenario_reference.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _leaves(raw, prefix=""):
@@ -40,7 +29,7 @@ def _pattern(path: str) -> re.Pattern:
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_every_key_of_a_shipped_scenario_is_in_the_reference(path):
-    ref = _reference()
+    ref = scenario_reference()
     rows = ref.rows(ref.Scenario, "", {ref.Scenario})
     # a row is a leaf unless its type is a section (a model's table)
     leaves = [_pattern(p) for p, tp, _, _ in rows if not tp.endswith(" table")]
@@ -57,7 +46,7 @@ def test_every_key_of_a_shipped_scenario_is_in_the_reference(path):
 
 
 def test_the_reference_states_types_defaults_and_ranges():
-    text = _reference().reference()
+    text = scenario_reference().reference()
     assert "| `start_year` | integer (>= 1990, <= 2100) | required |" in text
     assert "| `layers.NAME.bands[i].ratio` | number (>= 0.0, <= 1.0) | required |" in text
     assert "`funds.NAME.contract.profit_cap_rate`" in text and "seed 000 III" in text

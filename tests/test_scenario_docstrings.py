@@ -3,29 +3,17 @@ the docs' generated scenario reference reads it (docs/_ext/scenario_reference.py
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+from docs_reference import scenario_reference
 from pydantic import BaseModel
 
 from simulation.scenario.schema import Scenario
 
-ROOT = Path(__file__).parent.parent
 SOURCE_WORDS = ("ASSUMPTION", "RULES.md", "seed 00", "no policy value", "fundsim fit")
-
-
-def _reference():
-    spec = importlib.util.spec_from_file_location(
-        "scenario_reference", ROOT / "docs" / "_ext" / "scenario_reference.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def field_docs(root: type[BaseModel]) -> dict[str, str]:
     """``"Model.field" -> its docstring ("" when it has none)`` for every model below ``root``."""
-    ref = _reference()
+    ref = scenario_reference()
     out: dict[str, str] = {}
     todo, seen = [root], set()
     while todo:
@@ -65,7 +53,7 @@ def test_an_undocumented_key_is_caught():
 def test_a_default_policy_number_names_its_source():
     """A field whose default is a number other than 0 states where that number comes from."""
     docs = field_docs(Scenario)
-    ref = _reference()
+    ref = scenario_reference()
     todo, seen, unsourced = [Scenario], set(), []
     while todo:
         model = todo.pop()
