@@ -283,3 +283,54 @@ def test_a_signal_while_the_process_exits_keeps_the_commands_exit_code(sig):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2, p.stderr
     assert p.stdout.strip() == "alive" and "Traceback" not in p.stderr
+
+
+class _SignalsWhenCollected:
+    """Sends SIGTERM from its ``__del__`` and records whether the finaliser ran to its end."""
+
+    finished = False
+
+    def __del__(self):
+        signal.raise_signal(signal.SIGTERM)
+        _SignalsWhenCollected.finished = True  # the handler did not raise inside __del__
+
+
+def test_a_signal_inside_a_finaliser_is_raised_after_it(capsys):
+    """Soak (issue 18): a SIGTERM raised by the handler inside a weakref callback was printed as
+    "Exception ignored in ... WeakKeyDictionary ... remove" and lost there. The handler sends the
+    signal again from a finaliser, so it is raised at the next statement outside it."""
+    _SignalsWhenCollected.finished = False
+    after = []
+    with interrupts.handle_signals():
+        with pytest.raises(interrupts.Interrupted) as e:
+            obj = _SignalsWhenCollected()
+            del obj
+            after.append("next statement")  # reached: the handler only recorded it there
+            time.sleep(10)  # sent again a millisecond later, raised here
+    assert _SignalsWhenCollected.finished and after and e.value.exit_code == 143
+    assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_a_signal_lost_in_a_weakref_callback_is_sent_again_not_printed(capsys):
+    """A callback outside weakref.py (not recognised by its frame): the Interrupted it raises
+    reaches ``sys.unraisablehook``, which sends the signal again instead of printing it."""
+    import weakref
+
+    class Thing:
+        pass
+
+    def callback(_ref):
+        signal.raise_signal(signal.SIGINT)
+        for _ in range(100):  # the handler runs here and raises inside the callback
+            pass
+
+    hook = sys.unraisablehook
+    with interrupts.handle_signals():
+        with pytest.raises(interrupts.Interrupted) as e:
+            thing = Thing()
+            ref = weakref.ref(thing, callback)
+            del thing
+            time.sleep(10)
+        assert ref() is None
+    assert e.value.exit_code == 130 and sys.unraisablehook is hook
+    assert "Exception ignored" not in capsys.readouterr().err
