@@ -153,9 +153,12 @@ def deferred(raise_at_end: bool = True) -> Iterator[None]:
 def handle_signals(restore: bool = True) -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`Interrupted` in this block (main thread only; elsewhere
     the block does nothing). The previous handlers are restored at its end; with ``restore=False``
-    (the ``fundsim`` process, which is about to exit) they stay installed but only record a signal
-    after the block, so one that lands while the process prints its last line and exits neither
-    kills it nor raises: the command's own exit code stands."""
+    (the ``fundsim`` process, which is about to exit) SIGINT and SIGTERM are ignored from the
+    block's end, so one that lands while the process prints its last line and exits neither
+    kills it nor raises: the command's own exit code stands. (Recording it is not enough: while
+    the interpreter finalises it puts back the default action of every signal it handles, not of
+    an ignored one, and a signal then killed the process: soak runs 63 and 29, exit -2.) A
+    SIGKILL still stops a process that hangs in its exit."""
     global _pending, _active, _previous_hook
     if not _on_main_thread():
         yield
@@ -176,3 +179,6 @@ def handle_signals(restore: bool = True) -> Iterator[None]:
                 signal.signal(s, h)
             sys.unraisablehook = old_hook
             _pending = None
+        else:
+            for s in SIGNALS:
+                signal.signal(s, signal.SIG_IGN)

@@ -334,3 +334,21 @@ def test_a_signal_lost_in_a_weakref_callback_is_sent_again_not_printed(capsys):
         assert ref() is None
     assert e.value.exit_code == 130 and sys.unraisablehook is hook
     assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_signals_while_the_interpreter_finalises_keep_the_exit_code():
+    """Soak run 29 (exit -2): while Python finalises it puts back the default action of every
+    signal it handles, and a signal then killed the process. A shell loop sends SIGTERM from
+    before the command's exit until the process is gone: the exit code is the command's."""
+    code = (
+        "import os, subprocess, sys, time\n"
+        "from simulation.interrupts import handle_signals\n"
+        "with handle_signals(restore=False):\n"
+        "    pass\n"
+        "loop = f'while kill -TERM {os.getpid()} 2>/dev/null; do :; done'\n"
+        "subprocess.Popen(['sh', '-c', loop], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "time.sleep(0.2)\n"
+        "sys.exit(2)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, (p.returncode, p.stderr)
