@@ -33,11 +33,13 @@ from .moments import Basis, ClaimTables, PersonInput, claim_tables, person_momen
 N_GRID = 2**13
 """Points of the per-claim grid of the fast method's moments (the annual base has twice as many);
 claims beyond it are far atoms (first order, exact in mean and variance for layers affine there)."""
-MAX_GRID = 2**16
-"""Most points a kink-aligned grid may take: a band limit that is no round number (an indexed
-deductible such as 1,516.4 yuan) is left off the grid rather than refining the step to 1 yuan or
-less (a mean bias of order ``step**2`` at that kink, against memory and time that grow with the
-points)."""
+MAX_GRID = 2**13
+"""Most points a kink-aligned grid may take: the step is refined to put band limits on grid points
+only while the grid stays this small; a band limit left off the grid (an indexed deductible such
+as 1,516.4 yuan, or a round one the coarse step misses) biases the mean by order ``step**2`` at
+that kink. Measured on Henan (1,000 paths, one year): against a refinement to 2**16 points (step
+50 yuan) the coarse grid (step 200-500 yuan) moved the fund claims' means by at most 0.004 and the
+beneficiary counts' by 0.022 of their path SD, the SDs by under 0.1%, for a third of the CPU time."""
 STEP_TOLERANCE = 1e-4
 """The grid reaches the cost beyond which at most this fraction of a level's expected cost lies."""
 MIN_CLAIMANTS = 10_000.0
