@@ -184,10 +184,10 @@ def test_payment_within_what_is_left_and_not_rising_with_income(
     assert high[:, 1].sum() <= low[:, 1].sum() + 1e-6
 
 
-def _henan_with_burden(burden):
+def _henan_with_burden(burden, covers=("all",)):
     s = load_scenario(HENAN)
     layers = dict(s.layers)
-    update = {"burden": burden, "covers": ["all"]}
+    update = {"burden": burden, "covers": list(covers or layers["assistance"].covers)}
     layers["assistance"] = layers["assistance"].model_copy(update=update)
     return s.model_copy(update={"layers": layers})
 
@@ -240,3 +240,50 @@ def test_a_burden_on_a_per_admission_layer_is_one_line(tmp_path):
         load_scenario(p)
     msg = str(e.value)
     assert "\n" not in msg and "annual_cumulative" in msg and "burden" in msg
+
+
+def _engine_claims(scenario):
+    from simulation.engine.plan import build_plan
+    from simulation.engine.simulate import path_claims
+
+    plan = build_plan(scenario, 1)
+    small = {i for i, g in enumerate(plan.years[0].groups) if g.count < 100_000}
+    claims = path_claims(plan, 3, 18)[0]
+    keep = np.isin(claims["group"], list(small))
+    return plan, {k: v[keep] for k, v in claims.items()}
+
+
+@pytest.mark.slow
+def test_the_engine_draws_income_into_the_burden_test():
+    # a burden share near 0 passes everyone with a cost: the engine pays what the plain rule pays
+    # (apply_cascade without a burden); a share of 50 times income passes almost no one
+    from simulation.scenario.schema import Burden
+
+    plain = load_scenario(HENAN)
+    plan, c = _engine_claims(plain)
+    adm = Admissions(
+        person=c["group"] * 10_000_000 + c["person"],
+        category=c["category"],
+        level=c["level"],
+        claim_type=c["claim_type"],
+        total=c["total"],
+        in_policy=c["in_policy"],
+    )
+    expected = apply_cascade(plan.years[0].cascade, adm).by_fund(plan.funds)
+    _, tiny = _engine_claims(_henan_with_burden(Burden(share=1e-12), None))
+    fund = plain.layers["assistance"].fund
+    assert expected[fund].sum() > 0
+    # (persons whose category changes in the year are left out: a burden layer's target is the
+    # whole year-to-date base under the current admission's schedule, the plain rule's increments
+    # are each taken under its own)
+    pid = adm.person
+    starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
+    run = np.cumsum(np.r_[True, pid[1:] != pid[:-1]]) - 1
+    same = np.maximum.reduceat(adm.category, starts) == np.minimum.reduceat(adm.category, starts)
+    keep = same[run]
+    assert keep.mean() > 0.9
+    np.testing.assert_allclose(
+        tiny[f"paid_{fund}"][keep], expected[fund][keep], rtol=1e-9, atol=1e-6
+    )
+    _, huge = _engine_claims(_henan_with_burden(Burden(share=50.0), None))
+    assert huge[f"paid_{fund}"].sum() < 0.05 * expected[fund].sum()

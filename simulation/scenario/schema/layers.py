@@ -103,7 +103,9 @@ class Burden(Frozen):
     whole year-to-date base (its deductible counted once): a person's payments up to admission
     ``i`` are ``min(B'(S_i), cap)`` with ``B'(S) = B(S)`` above the threshold and 0 at or below it,
     as far as their admissions so far left room (an admission is paid at most what it left, so
-    what the crossing admission cannot take is paid from the person's later admissions).
+    what the crossing admission cannot take is paid from the person's later admissions). When a
+    person's category changes in the year, ``B`` is the current admission's schedule applied to the
+    whole year-to-date base (the running largest target is kept).
     """
 
     share: Annotated[float, Field(gt=0.0, le=100.0)]
