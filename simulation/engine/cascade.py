@@ -52,6 +52,9 @@ class CascadeArrays(NamedTuple):
     """(n_layers, n_rows) int64: the bands up to the last one with a ratio above 0."""
     b0: np.ndarray
     """(n_layers, n_rows): ``B(0)``, the schedule's value at 0."""
+    burden: np.ndarray
+    """(n_layers,): eligibility by burden, the share of household income the year-to-date base
+    must exceed before the layer pays (0: no burden test)."""
 
 
 class PackedCascade:
@@ -90,6 +93,8 @@ class PackedCascade:
             self.b0 += self.ratio[:, :, k] * np.minimum(
                 np.maximum(0.0 - self.lower[:, :, k], 0.0), self.width[:, :, k]
             )
+        self.burden = np.array([layer.burden for layer in layers], dtype=np.float64)
+        self.b0[self.burden > 0.0] = 0.0  # a burden layer's running target starts at 0
         self.arrays = CascadeArrays(
             base=self.base,
             settlement=self.settlement,
@@ -102,6 +107,7 @@ class PackedCascade:
             fund=self.fund,
             n_bands=self.n_bands,
             b0=self.b0,
+            burden=self.burden,
         )
 
 
@@ -136,7 +142,9 @@ def start_person(cascade, r, s_run, b_run, b_row, c_run):
 
 
 @nb.njit(cache=True, inline="always")
-def pay_admission(cascade, cat, ct, r, total, in_policy, s_run, b_run, b_row, c_run, paid, col):
+def pay_admission(
+    cascade, cat, ct, r, total, in_policy, s_run, b_run, b_row, c_run, paid, col, income
+):
     """Pay one admission through the layers of ``cascade`` (:class:`CascadeArrays`): write
     ``paid[j, col]`` (yuan paid by layer ``j``) and return the out-of-pocket yuan.
 
@@ -154,7 +162,11 @@ def pay_admission(cascade, cat, ct, r, total, in_policy, s_run, b_run, b_row, c_
     the person's previous admission, or ``B(0)``, when its schedule row was the same: the very same
     number); the annual cap on the person's cumulative payments, ``min(C_i, cap) - min(C_{i-1},
     cap)`` clipped to ``[0, x]``; then the remaining amounts (a ``total`` base is paid from the
-    in-policy remainder first).
+    in-policy remainder first). ``income``: the person's household income (yuan a year); a layer
+    with eligibility by burden pays ``min(max(M_i - P, 0), x)`` with ``M_i`` the largest target
+    ``min(B(S_k), cap)`` so far of the person's eligible admissions whose ``S_k`` is above ``burden
+    * income`` (kept in ``b_run``, from 0) and ``P`` the person's payments so far (in ``c_run``), as
+    :func:`simulation.rules.layers._burden_payment`.
     """
     base, settlement, covered, claim_types = (
         cascade.base, cascade.settlement, cascade.covered, cascade.claim_types
@@ -172,9 +184,22 @@ def pay_admission(cascade, cat, ct, r, total, in_policy, s_run, b_run, b_row, c_
             xi = out_rem
         else:
             xi = in_rem + out_rem
-        xi = xi if covered[j, cat] and claim_types[j, ct] else 0.0
+        eligible = covered[j, cat] and claim_types[j, ct]
+        xi = xi if eligible else 0.0
         m = n_bands[j, r]
-        if settlement[j] != 0:
+        p = 0.0
+        share = cascade.burden[j]
+        if share > 0.0:  # eligibility by burden (annual cumulative): see the docstring
+            arg = s_run[j] + xi
+            s_run[j] = arg
+            if eligible and arg > share * income:
+                target = min(_schedule(ratio, lower, width, j, r, m, arg), cap[j, cat])
+                if target > b_run[j]:
+                    b_run[j] = target
+            p = min(max(b_run[j] - c_run[j], 0.0), xi)
+            c_run[j] += p
+            u = 0.0  # paid: skip the cap step below
+        elif settlement[j] != 0:
             s_before = s_run[j]
             arg = s_before + xi
             s_run[j] = arg
@@ -191,8 +216,8 @@ def pay_admission(cascade, cat, ct, r, total, in_policy, s_run, b_run, b_row, c_
             u = b_arg - b_before
         else:
             u = _schedule(ratio, lower, width, j, r, m, xi)
-        if u == 0.0:  # nothing to pay (the cap step below gives 0 too, and C is unchanged)
-            p = 0.0
+        if u == 0.0:  # nothing to pay (the cap step gives 0 too, and C is unchanged); or the
+            pass  # burden step above paid p
         else:
             before = c_run[j]
             c = before + u
@@ -212,11 +237,14 @@ def pay_admission(cascade, cat, ct, r, total, in_policy, s_run, b_run, b_row, c_
 
 
 @nb.njit(cache=True)
-def pay_admissions(n, first, category, level, claim_type, total, in_policy, cascade, paid, oop):
+def pay_admissions(
+    n, first, category, level, claim_type, total, in_policy, cascade, paid, oop, income
+):
     """Pay ``n`` admissions through the layers of ``cascade`` (:class:`CascadeArrays`),
     filling ``paid[j, i]`` (yuan paid by layer ``j`` for admission ``i``) and ``oop[i]``
     (out-of-pocket yuan), by :func:`pay_admission`. A person's admissions are contiguous and in
-    time order; ``first[i]`` is True at each person's first admission (:func:`start_person`).
+    time order; ``first[i]`` is True at each person's first admission (:func:`start_person`);
+    ``income[i]``: the admission's person's household income (yuan a year).
     """
     n_layers = cascade.base.shape[0]
     n_levels = cascade.lower.shape[1] // cascade.covered.shape[1]
@@ -231,7 +259,7 @@ def pay_admissions(n, first, category, level, claim_type, total, in_policy, casc
             start_person(cascade, r, s_run, b_run, b_row, c_run)
         oop[i] = pay_admission(
             cascade, cat, claim_type[i], r, total[i], in_policy[i], s_run, b_run, b_row, c_run,
-            paid, i,
+            paid, i, income[i],
         )  # fmt: skip
 
 
@@ -242,14 +270,18 @@ def first_admissions(person: np.ndarray) -> np.ndarray:
     return first
 
 
-def cascade_kernel(pc: PackedCascade, adm: Admissions) -> tuple[np.ndarray, np.ndarray]:
-    """``(paid (n, n_layers), oop (n,))`` for ``adm``: the same as ``apply_cascade``."""
+def cascade_kernel(
+    pc: PackedCascade, adm: Admissions, income: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(paid (n, n_layers), oop (n,))`` for ``adm`` (``income``: per admission, yuan a year;
+    none: infinite, no one passes a burden test): the same as ``apply_cascade``."""
     n = len(adm)
+    inc = np.full(n, np.inf) if income is None else np.ascontiguousarray(income, dtype=np.float64)
     paid = np.empty((pc.n_layers, n))
     oop = np.empty(n)
     pay_admissions(
         n, first_admissions(adm.person), adm.category, adm.level, adm.claim_type, adm.total,
-        adm.in_policy, pc.arrays, paid, oop,
+        adm.in_policy, pc.arrays, paid, oop, inc,
     )  # fmt: skip
     return np.ascontiguousarray(paid.T), oop
 

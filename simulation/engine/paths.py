@@ -245,7 +245,7 @@ def _group_paths(s, first_paid, record, k, overlap, tables, year, cols, agg, tix
                 r = cat * n_lev + b_level[a]
                 o = pay_admission(
                     cascade, cat, b_ct[a], r, b_total[a], b_in[a], s_run, b_run, b_row, c_run,
-                    paid, a,
+                    paid, a, person_income,
                 )  # fmt: skip
                 b_oop[a] = o
                 for j in range(n_layers):
@@ -255,7 +255,7 @@ def _group_paths(s, first_paid, record, k, overlap, tables, year, cols, agg, tix
                 if has_old:
                     pay_admission(
                         cascade_old, cat, b_ct[a], r, b_total[a], b_in[a], s_old, b_old,
-                        b_row_old, c_old, paid_old, a,
+                        b_row_old, c_old, paid_old, a, person_income,
                     )  # fmt: skip
                     for j in range(n_layers_old):
                         fp_old[fund_old[j]] += paid_old[j, a]

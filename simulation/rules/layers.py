@@ -211,6 +211,9 @@ class CompiledLayer:
     ratio: NDArray[np.float64]
     cap: NDArray[np.float64]
     label: str = ""
+    burden: float = 0.0
+    """Eligibility by burden: the share of household income the year-to-date base must exceed
+    before the layer pays (:class:`~simulation.scenario.schema.Burden`); 0 for no burden test."""
 
     @property
     def n_bands(self) -> int:
@@ -333,6 +336,7 @@ def compile_layer(
         ratio=_readonly(ratio),
         cap=_readonly(cap),
         label=layer.label,
+        burden=float(layer.burden.share) if layer.burden is not None else 0.0,
     )
 
 
@@ -483,9 +487,74 @@ def _uncapped_payment(bands: list[tuple], x: np.ndarray) -> np.ndarray:
     return total
 
 
-def apply_cascade(cc: CompiledCascade, adm: Admissions) -> CascadeResult:
+def _take(
+    base: Base, p: np.ndarray, in_rem: np.ndarray, out_rem: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The remaining in- and out-of-policy amounts after paying ``p`` on ``base`` (step 4)."""
+    if base is Base.IN_POLICY:
+        return in_rem - p, out_rem
+    if base is Base.OUT_OF_POLICY:
+        return in_rem, out_rem - p
+    from_in = np.minimum(p, in_rem)
+    return in_rem - from_in, np.maximum(out_rem - (p - from_in), 0.0)
+
+
+def grouped_cummin(values: np.ndarray, run_id: np.ndarray) -> np.ndarray:
+    """Running minimum of ``values`` within each run (``run_id`` non-decreasing), exactly: a
+    segmented doubling scan, ``log2`` of the longest run vectorised steps."""
+    m = values.copy()
+    d = 1
+    while d < m.shape[0]:
+        same = run_id[d:] == run_id[:-d]
+        if not same.any():
+            break
+        m[d:] = np.where(same, np.minimum(m[d:], m[:-d]), m[d:])
+        d *= 2
+    return m
+
+
+def _burden_payment(
+    layer: CompiledLayer,
+    bands: list[tuple],
+    eligible: np.ndarray,
+    x: np.ndarray,
+    s_incl: np.ndarray,
+    income: np.ndarray,
+    cap: np.ndarray,
+    starts: np.ndarray,
+    run_id: np.ndarray,
+) -> np.ndarray:
+    """Payments of a layer with eligibility by burden (schema ``Burden``), yuan per admission.
+
+    Target ``t_i = min(B(S_i), cap)`` for an eligible admission with ``S_i > burden * income``,
+    else 0, and ``M_i = max_{k<=i} t_k`` (the person's running largest: the same as ``t_i`` when the
+    category is constant in the year); the person's payments up to ``i`` are ``P_i = min(M_i,
+    P_{i-1} + x_i)`` (``P_0 = 0``: at most what each admission left), in closed form ``P_i = X_i +
+    min(0, min_{k<=i} (M_k - X_k))`` with ``X`` the year-to-date ``x``; admission ``i`` is paid
+    ``P_i - P_{i-1}``, clipped to ``[0, x_i]``.
+    """
+    b = _uncapped_payment(bands, s_incl)
+    passed = eligible & (s_incl > layer.burden * income)
+    target = -grouped_cummin(-np.minimum(np.where(passed, b, 0.0), cap), run_id)
+    big_x, _ = grouped_cumsum(x, starts, run_id)
+    p_incl = big_x + np.minimum(grouped_cummin(target - big_x, run_id), 0.0)
+    p_excl = np.empty_like(p_incl)
+    if p_incl.size:
+        p_excl[1:] = p_incl[:-1]
+        p_excl[starts] = 0.0
+    return np.clip(p_incl - p_excl, 0.0, x)
+
+
+def apply_cascade(
+    cc: CompiledCascade, adm: Admissions, income: ArrayLike | None = None
+) -> CascadeResult:
     """Run a year's admissions through the layers of ``cc`` (see the module docstring for the order
     of steps). Vectorised over admissions: loops only over layers and bands.
+
+    ``income``: each admission's person's household income, yuan a year (one value per admission,
+    the same for a person's admissions); needed by a layer with eligibility by burden, whose
+    schedule counts as ``B'(S) = B(S) if S > burden * income else 0`` on the year-to-date base
+    ``S`` (so ``u_i = B'(S_i) - B'(S_{i-1})``). Without it no person passes a burden test.
 
     ``adm`` must be sorted by person (:meth:`Admissions.validate` checks it); category codes must
     index ``cc.categories``.
@@ -505,6 +574,7 @@ def apply_cascade(cc: CompiledCascade, adm: Admissions) -> CascadeResult:
     starts = np.flatnonzero(is_start)
     run_id = np.cumsum(is_start) - 1
 
+    inc = np.full(n, np.inf) if income is None else np.asarray(income, dtype=np.float64).reshape(n)
     in_rem = adm.in_policy.copy()
     out_rem = np.maximum(adm.total - adm.in_policy, 0.0)
     paid = np.zeros((n, n_layers))
@@ -525,19 +595,18 @@ def apply_cascade(cc: CompiledCascade, adm: Admissions) -> CascadeResult:
             u = _uncapped_payment(bands, x)
         else:
             s_incl, s_excl = grouped_cumsum(x, starts, run_id)
+            if layer.burden > 0.0:
+                p = _burden_payment(layer, bands, eligible, x, s_incl, inc, cap, starts, run_id)
+                p = np.where(eligible, p, 0.0)
+                paid[:, j] = p
+                in_rem, out_rem = _take(layer.base, p, in_rem, out_rem)
+                continue
             u = _uncapped_payment(bands, s_incl) - _uncapped_payment(bands, s_excl)
         c_incl, c_excl = grouped_cumsum(u, starts, run_id)
         p = np.minimum(c_incl, cap) - np.minimum(c_excl, cap)
         p = np.where(eligible, np.clip(p, 0.0, x), 0.0)
         paid[:, j] = p
-        if layer.base is Base.IN_POLICY:
-            in_rem = in_rem - p
-        elif layer.base is Base.OUT_OF_POLICY:
-            out_rem = out_rem - p
-        else:
-            from_in = np.minimum(p, in_rem)
-            in_rem = in_rem - from_in
-            out_rem = np.maximum(out_rem - (p - from_in), 0.0)
+        in_rem, out_rem = _take(layer.base, p, in_rem, out_rem)
     return CascadeResult(
         paid=paid,
         oop=in_rem + out_rem,

@@ -63,6 +63,13 @@ def category_plan(cc: CompiledCascade, fund: str, category: int) -> CategoryPlan
     def name(j: int) -> str:
         return repr(cc.layer_names[j])
 
+    burden = [j for j in relevant if cc.layers[j].burden > 0.0]
+    if burden:
+        raise FundsimError(
+            f"exact method: layer {name(burden[0])} has eligibility by burden (a test on the "
+            "person's household income), which the exact method does not model yet: use method "
+            "'full'"
+        )
     annual = [j for j in relevant if cc.layers[j].settlement is Settlement.ANNUAL_CUMULATIVE]
     per_adm = [j for j in relevant if cc.layers[j].settlement is Settlement.PER_ADMISSION]
     late = [j for j in per_adm if annual and j > annual[0]]

@@ -68,6 +68,7 @@ from .funds import (
 from .layers import (
     Band,
     Base,
+    Burden,
     Layer,
     LevelRule,
     Preferential,
@@ -149,6 +150,7 @@ __all__ = [
     "ParameterUncertainty",
     "Population",
     "Preferential",
+    "Burden",
     "Rate",
     "ReferenceError_",
     "Roster",

@@ -94,6 +94,25 @@ class Preferential(Frozen):
         return None if v is None else _dated_nonnegative(v, "a deductible")
 
 
+class Burden(Frozen):
+    """Eligibility by burden (因病致贫重病患者, people impoverished by illness; seed 004, RULES.md §1).
+
+    An admission is paid by the layer only once the person's year-to-date base (what the layers
+    before it left, of the year's covered admissions so far) exceeds ``share`` times the person's
+    household income (yuan a year, as the engine draws it). The layer's schedule then applies to the
+    whole year-to-date base (its deductible counted once): a person's payments up to admission
+    ``i`` are ``min(B'(S_i), cap)`` with ``B'(S) = B(S)`` above the threshold and 0 at or below it,
+    as far as their admissions so far left room (an admission is paid at most what it left, so
+    what the crossing admission cannot take is paid from the person's later admissions). When a
+    person's category changes in the year, ``B`` is the current admission's schedule applied to the
+    whole year-to-date base (the running largest target is kept).
+    """
+
+    share: Annotated[float, Field(gt=0.0, le=100.0)]
+    """The burden threshold as a share of the person's household income, a fraction (0.4: the
+    year's remaining cost above 40% of household income). No default: the policy states it."""
+
+
 class Layer(Frozen):
     """A layer of cover (RULES.md section 1).
 
@@ -137,6 +156,10 @@ class Layer(Frozen):
     preferential: dict[str, Preferential] = {}
     """Preferential terms by category (:class:`Preferential`): a lower threshold, a higher ratio, no
     cap for people in need (seed 003, RULES.md §1); none when absent."""
+    burden: Burden | None = None
+    """Eligibility by burden (:class:`Burden`): the layer pays a person only once their year-to-date
+    base exceeds ``share`` of household income (people impoverished by illness, seed 004). Needs
+    ``annual_cumulative`` settlement. None when absent (no burden test)."""
 
     @field_validator("deductible")
     @classmethod
@@ -170,6 +193,12 @@ class Layer(Frozen):
             )
         if self.bands and self.by_level:
             raise ValueError("expected either 'bands' or 'by_level', found both")
+        if self.burden is not None and self.settlement is not Settlement.ANNUAL_CUMULATIVE:
+            raise FieldProblem(
+                "eligibility by burden is a test on the person's year: expected settlement "
+                f"'annual_cumulative', found {toml_text(self.settlement.value)}",
+                ("burden",),
+            )
         if self.by_level and self.deductible is not None:
             raise FieldProblem(
                 "a 'by_level' layer states its deductible per hospital level: expected no "
