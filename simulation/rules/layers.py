@@ -487,10 +487,11 @@ def _uncapped_payment(bands: list[tuple], x: np.ndarray) -> np.ndarray:
     return total
 
 
-def _take(
+def remaining_after(
     base: Base, p: np.ndarray, in_rem: np.ndarray, out_rem: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The remaining in- and out-of-policy amounts after paying ``p`` on ``base`` (step 4)."""
+    """The remaining in- and out-of-policy amounts after paying ``p`` on ``base`` (step 4;
+    ``total`` pays in-policy first). The exact method's cascade uses it too."""
     if base is Base.IN_POLICY:
         return in_rem - p, out_rem
     if base is Base.OUT_OF_POLICY:
@@ -599,14 +600,14 @@ def apply_cascade(
                 p = _burden_payment(layer, bands, eligible, x, s_incl, inc, cap, starts, run_id)
                 p = np.where(eligible, p, 0.0)
                 paid[:, j] = p
-                in_rem, out_rem = _take(layer.base, p, in_rem, out_rem)
+                in_rem, out_rem = remaining_after(layer.base, p, in_rem, out_rem)
                 continue
             u = _uncapped_payment(bands, s_incl) - _uncapped_payment(bands, s_excl)
         c_incl, c_excl = grouped_cumsum(u, starts, run_id)
         p = np.minimum(c_incl, cap) - np.minimum(c_excl, cap)
         p = np.where(eligible, np.clip(p, 0.0, x), 0.0)
         paid[:, j] = p
-        in_rem, out_rem = _take(layer.base, p, in_rem, out_rem)
+        in_rem, out_rem = remaining_after(layer.base, p, in_rem, out_rem)
     return CascadeResult(
         paid=paid,
         oop=in_rem + out_rem,

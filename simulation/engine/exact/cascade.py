@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from ...errors import FundsimError
 from ...rules.bands import banded_payment
-from ...rules.layers import CompiledCascade, CompiledLayer
+from ...rules.layers import CompiledCascade, CompiledLayer, remaining_after
 from ...scenario.schema import Base, Settlement
 
 
@@ -144,18 +144,6 @@ def _base_amount(base: Base, in_rem: NDArray, out_rem: NDArray) -> NDArray:
     return in_rem + out_rem
 
 
-def _after_payment(
-    base: Base, in_rem: NDArray, out_rem: NDArray, paid: NDArray
-) -> tuple[NDArray, NDArray]:
-    """What is left after a payment on ``base`` (as in apply_cascade: ``total`` pays in-policy first)."""
-    if base is Base.IN_POLICY:
-        return in_rem - paid, out_rem
-    if base is Base.OUT_OF_POLICY:
-        return in_rem, out_rem - paid
-    from_in = np.minimum(paid, in_rem)
-    return in_rem - from_in, np.maximum(out_rem - (paid - from_in), 0.0)
-
-
 def _per_claim_payment(layer: CompiledLayer, c: int, level: int, x: NDArray) -> NDArray:
     """A per-admission layer's payment on claim bases ``x`` before its annual cap, yuan:
     ``clip(B(x), 0, x)`` with the category's and level's schedule."""
@@ -190,7 +178,7 @@ def claim_amounts(
         if j in plan.capped:
             paid = np.minimum(paid, layer.cap[c])  # exact for a person's only claim
             capped[j] = paid
-        in_rem, out_rem = _after_payment(layer.base, in_rem, out_rem, paid)
+        in_rem, out_rem = remaining_after(layer.base, paid, in_rem, out_rem)
     if plan.target_per_admission is not None:
         layer = cc.layers[plan.target_per_admission]
         tracked = _per_claim_payment(layer, c, level, _base_amount(layer.base, in_rem, out_rem))
