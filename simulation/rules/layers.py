@@ -64,121 +64,8 @@ from ..scenario.schema import (
     Scenario,
     Settlement,
 )
-
-# --------------------------------------------------------------------------- admissions
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.setflags(write=False)
-    return a
-
-
-def _as_codes(name: str, value: ArrayLike, dtype: type) -> np.ndarray:
-    a = np.asarray(value)
-    if a.ndim != 1:
-        raise ClaimsDataError(f"admissions: {name!r} must be a 1-D array, found shape {a.shape}")
-    if a.size and not (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_):
-        raise ClaimsDataError(f"admissions: {name!r} must hold integer codes, found {a.dtype}")
-    return np.ascontiguousarray(a, dtype=dtype)
-
-
-def _as_yuan(name: str, value: ArrayLike) -> np.ndarray:
-    a = np.asarray(value)
-    if a.ndim != 1:
-        raise ClaimsDataError(f"admissions: {name!r} must be a 1-D array, found shape {a.shape}")
-    if a.size and not (np.issubdtype(a.dtype, np.number) and not np.iscomplexobj(a)):
-        raise ClaimsDataError(f"admissions: {name!r} must hold amounts in yuan, found {a.dtype}")
-    return np.ascontiguousarray(a, dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class Admissions:
-    """A year's admissions (claims) of many persons, one row per admission.
-
-    - ``person``: person id (int64), non-decreasing, so a person's admissions are contiguous, and
-      in time order within a person;
-    - ``category``: category code (int16) = index in ``list(scenario.categories)``;
-    - ``level``: hospital level code (int8) = index in :data:`LEVELS`;
-    - ``claim_type``: claim type code (int8) = index in :data:`CLAIM_TYPES`;
-    - ``total``: total cost, yuan (float64);
-    - ``in_policy``: in-policy (catalogue) part of the cost, yuan (float64), at most ``total``.
-
-    Construction converts dtypes (without copying arrays that already have them) and checks shapes
-    only; :meth:`validate` does the full (O(n)) checks of values.
-    """
-
-    person: NDArray[np.int64]
-    category: NDArray[np.int16]
-    level: NDArray[np.int8]
-    claim_type: NDArray[np.int8]
-    total: NDArray[np.float64]
-    in_policy: NDArray[np.float64]
-
-    def __post_init__(self) -> None:
-        codes = {"person": np.int64, "category": np.int16, "level": np.int8, "claim_type": np.int8}
-        for name, dtype in codes.items():
-            object.__setattr__(self, name, _as_codes(name, getattr(self, name), dtype))
-        for name in ("total", "in_policy"):
-            object.__setattr__(self, name, _as_yuan(name, getattr(self, name)))
-        n = self.person.shape[0]
-        for name in ("category", "level", "claim_type", "total", "in_policy"):
-            m = getattr(self, name).shape[0]
-            if m != n:
-                raise ClaimsDataError(
-                    f"admissions: {name!r} has {m} rows but 'person' has {n}; all columns must "
-                    "have one row per admission"
-                )
-
-    def __len__(self) -> int:
-        return int(self.person.shape[0])
-
-    def validate(self, n_categories: int | None = None) -> Admissions:
-        """Check every value; raise :class:`ClaimsDataError` naming the first bad row. Returns self.
-
-        Checks: amounts finite and non-negative, ``in_policy <= total``, ``person`` non-decreasing,
-        level and claim type codes valid, category codes in ``[0, n_categories)``.
-        """
-
-        def first_bad(mask: np.ndarray) -> int | None:
-            idx = np.flatnonzero(mask)
-            return int(idx[0]) if idx.size else None
-
-        for name in ("total", "in_policy"):
-            a = getattr(self, name)
-            i = first_bad(~np.isfinite(a) | (a < 0))
-            if i is not None:
-                raise ClaimsDataError(
-                    f"admission {i}: {name} must be a non-negative amount in yuan, found {a[i]!r}"
-                )
-        i = first_bad(self.in_policy > self.total)
-        if i is not None:
-            raise ClaimsDataError(
-                f"admission {i}: in-policy cost {self.in_policy[i]:,.2f} yuan is above the total "
-                f"cost {self.total[i]:,.2f} yuan"
-            )
-        i = first_bad(self.person[1:] < self.person[:-1])
-        if i is not None:
-            raise ClaimsDataError(
-                f"admission {i + 1}: person {self.person[i + 1]} follows person {self.person[i]}; "
-                "admissions must be sorted by person (a person's admissions contiguous, in time order)"
-            )
-        checks: list[tuple[str, np.ndarray, int, list[str] | None]] = [
-            ("level", self.level, len(LEVELS), [lv.value for lv in LEVELS]),
-            ("claim type", self.claim_type, len(CLAIM_TYPES), [c.value for c in CLAIM_TYPES]),
-        ]
-        if n_categories is not None:
-            checks.append(("category", self.category, n_categories, None))
-        for what, codes, n, names in checks:
-            i = first_bad((codes < 0) | (codes >= n))
-            if i is not None:
-                allowed = (
-                    f" ({', '.join(f'{k}={v}' for k, v in enumerate(names))})" if names else ""
-                )
-                raise ClaimsDataError(
-                    f"admission {i}: {what} code {codes[i]} is not in 0..{n - 1}{allowed}"
-                )
-        return self
-
+from .admissions import Admissions, readonly
+from .runs import grouped_cummin, grouped_cumsum, run_flags, run_starts
 
 # --------------------------------------------------------------------------- compiled layers
 
@@ -329,12 +216,12 @@ def compile_layer(
         fund=layer.fund,
         base=Base(layer.base),
         settlement=Settlement(layer.settlement),
-        covered=_readonly(covered),
-        claim_types=_readonly(claim_types),
-        lower=_readonly(lower),
-        upper=_readonly(upper),
-        ratio=_readonly(ratio),
-        cap=_readonly(cap),
+        covered=readonly(covered),
+        claim_types=readonly(claim_types),
+        lower=readonly(lower),
+        upper=readonly(upper),
+        ratio=readonly(ratio),
+        cap=readonly(cap),
         label=layer.label,
         burden=float(layer.burden.share) if layer.burden is not None else 0.0,
     )
@@ -390,7 +277,7 @@ class CascadeResult:
         if self.person.size == 0:
             n_layers = self.paid.shape[1]
             return self.person.copy(), np.zeros((0, n_layers)), np.zeros(0)
-        starts = _run_starts(self.person)
+        starts = run_starts(self.person)
         return (
             self.person[starts],
             np.add.reduceat(self.paid, starts, axis=0),
@@ -413,38 +300,6 @@ class CascadeResult:
                 raise ValueError(f"fund {name!r} pays no layer of this cascade; funds: {known}")
             out[name] = self.paid[:, cols].sum(axis=1)
         return out
-
-
-def _run_flags(person: np.ndarray) -> np.ndarray:
-    """True at each person's first admission (persons contiguous)."""
-    is_start = np.empty(person.shape[0], dtype=bool)
-    if person.size:
-        is_start[0] = True
-        np.not_equal(person[1:], person[:-1], out=is_start[1:])
-    return is_start
-
-
-def _run_starts(person: np.ndarray) -> np.ndarray:
-    """Index of each person's first admission (persons contiguous)."""
-    return np.flatnonzero(_run_flags(person))
-
-
-def grouped_cumsum(
-    values: np.ndarray, starts: np.ndarray, run_id: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-person running sums: ``(inclusive, exclusive)`` of ``values`` within each run.
-
-    ``inclusive_i = G_i - G_{s-1}`` and ``exclusive_i = G_{i-1} - G_{s-1}``, with ``G`` the global
-    cumulative sum and ``s`` the first index of ``i``'s run; so ``exclusive`` is exactly 0 at a
-    run's start and exactly the previous ``inclusive`` inside a run.
-    """
-    g = np.cumsum(values)
-    g_before = np.empty_like(g)
-    if g.size:
-        g_before[0] = 0.0
-        g_before[1:] = g[:-1]
-    offset = g_before[starts][run_id]
-    return g - offset, g_before - offset
 
 
 def _gather_schedule(layer: CompiledLayer, flat: np.ndarray) -> list[tuple]:
@@ -498,20 +353,6 @@ def remaining_after(
         return in_rem, out_rem - p
     from_in = np.minimum(p, in_rem)
     return in_rem - from_in, np.maximum(out_rem - (p - from_in), 0.0)
-
-
-def grouped_cummin(values: np.ndarray, run_id: np.ndarray) -> np.ndarray:
-    """Running minimum of ``values`` within each run (``run_id`` non-decreasing), exactly: a
-    segmented doubling scan, ``log2`` of the longest run vectorised steps."""
-    m = values.copy()
-    d = 1
-    while d < m.shape[0]:
-        same = run_id[d:] == run_id[:-d]
-        if not same.any():
-            break
-        m[d:] = np.where(same, np.minimum(m[d:], m[:-d]), m[d:])
-        d *= 2
-    return m
 
 
 def _burden_payment(
@@ -571,7 +412,7 @@ def apply_cascade(
     category = adm.category.astype(np.intp)
     claim_type = adm.claim_type.astype(np.intp)
     flat = category * len(LEVELS) + adm.level.astype(np.intp)
-    is_start = _run_flags(adm.person)
+    is_start = run_flags(adm.person)
     starts = np.flatnonzero(is_start)
     run_id = np.cumsum(is_start) - 1
 
