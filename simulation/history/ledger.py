@@ -33,6 +33,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ LEDGER_NAME = "fundsim-ledger.sqlite"
 """File name of the default ledger, beside the reports."""
 BUSY_TIMEOUT_S = 60.0
 """How long a writer waits for another to finish, seconds."""
+RETRY_S = 0.05
+"""Seconds between tries to open a ledger another process holds (:meth:`Ledger._initialise`)."""
 MEASURES = ("claims", "insurer_result", "clawback", "balance", "premium", "subsidy")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_COLUMNS = tuple(f"q{round(100 * q):02d}" for q in QUANTILES)
@@ -214,10 +217,27 @@ class Ledger:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.executescript(_SCHEMA)
+            self._initialise()
         except sqlite3.DatabaseError as e:
             raise FundsimError(f"{self.path}: ledger: not a fundsim ledger ({e})") from None
+
+    def _initialise(self) -> None:
+        """WAL mode and the tables, retried while another process holds the file: switching the
+        journal mode, and a read that turns into a write, get "database is locked" at once,
+        without SQLite's busy wait (seen with two writers opening a new ledger together). The
+        tables are created in one ``BEGIN IMMEDIATE`` transaction, which does wait."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
+                return
+            except sqlite3.OperationalError as e:
+                if self.db.in_transaction:
+                    self.db.rollback()
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(RETRY_S)
 
     def __enter__(self) -> Ledger:
         return self
