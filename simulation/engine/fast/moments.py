@@ -46,9 +46,9 @@ from numpy.typing import NDArray
 
 from ...errors import FundsimError
 from ...rules.bands import banded_payment
-from ...rules.layers import CompiledCascade
+from ...rules.layers import CompiledCascade, remaining_after
 from ...scenario.schema import CLAIM_TYPES, LEVELS, FrequencyKind, Settlement
-from ..exact.cascade import _after_payment, _base_amount, _per_claim_payment, category_plan
+from ..exact.cascade import _base_amount, _per_claim_payment, category_plan
 from ..exact.discrete import (
     GridSeverity,
     GridSplit,
@@ -219,7 +219,7 @@ def _per_claim(
         paid = _per_claim_payment(layer, c, lv, _base_amount(layer.base, in_rem, out_rem))
         paid = np.minimum(paid, layer.cap[c])
         paid_all[k] = paid
-        in_rem, out_rem = _after_payment(layer.base, in_rem, out_rem, paid)
+        in_rem, out_rem = remaining_after(layer.base, paid, in_rem, out_rem)
     if shape.annual and t in shape.annual_types:
         tracked = _base_amount(cc.layers[shape.annual[0]].base, in_rem, out_rem)
     else:
